@@ -1,0 +1,241 @@
+"""Turn a meter export into landing readings through a `ReadingsMapping`, checking every row.
+
+The landed `ts` is the UTC START of the interval a value covers (UTC instant of the reading for
+counters); see `mapping` for how a label becomes that instant. `raw_id` is
+``<source_name>|<meter_id>|<row in file>|<ts as ISO UTC>``: the same file imported again gives
+the same ids, so downstream deduplication makes an at-least-once import exactly-once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import polars as pl
+
+from ingestion.files import formats, parsing
+from ingestion.files.mapping import MappingError, ReadingsMapping
+from ingestion.files.readers import ROW, RawTable
+from ingestion.files.tables import MissingColumns, Prepared, dedupe, without_problem_rows
+from ingestion.landing.schemas import SCHEMAS, UTC_TS
+
+
+def prepare_readings(
+    table: RawTable,
+    mapping: ReadingsMapping,
+    *,
+    source: str,
+    source_name: str,
+    received_at: datetime,
+    site_timezone: str | None = None,
+) -> Prepared:
+    raw = table.frame
+    missing = [c for c in mapping.file_columns() if c not in raw.columns]
+    if missing:
+        raise MissingColumns(missing, table.columns)
+    used = set(mapping.file_columns())
+    ignored = [c for c in table.columns if c not in used]
+    rows = raw.get_column(ROW)
+    found: list[pl.DataFrame] = [
+        pl.DataFrame(table.problems, schema=parsing.empty_problems().schema, orient="row")
+    ]
+
+    def required(name: str) -> None:
+        col = raw.get_column(name)
+        found.append(
+            parsing.problems_where(
+                parsing.is_missing(col), rows, col, name, "required value is missing"
+            )
+        )
+
+    # meter
+    if mapping.meter_id_column:
+        meter = parsing.text(raw.get_column(mapping.meter_id_column))
+        required(mapping.meter_id_column)
+    else:
+        meter = pl.repeat(mapping.meter_id, raw.height, dtype=pl.String, eager=True)
+    meter = meter.alias("meter_id")
+
+    # unit
+    if mapping.unit_column:
+        unit = parsing.text(raw.get_column(mapping.unit_column)).alias("unit")
+        required(mapping.unit_column)
+        found.append(
+            parsing.check_in(unit, rows, mapping.unit_column, formats.READING_UNITS, "unit")
+        )
+        wrong = (
+            formats.ENERGY_UNITS if mapping.meter_register == "power_kw" else formats.POWER_UNITS
+        )
+        found.append(
+            parsing.problems_where(
+                unit.is_in(list(wrong)),
+                rows,
+                unit,
+                mapping.unit_column,
+                f"unit does not fit the {mapping.meter_register} register of this mapping",
+            )
+        )
+    else:
+        unit = pl.repeat(mapping.unit, raw.height, dtype=pl.String, eager=True).alias("unit")
+
+    # quality
+    if mapping.quality_column:
+        quality = parsing.text(raw.get_column(mapping.quality_column)).alias("quality")
+        found.append(
+            parsing.check_in(
+                quality, rows, mapping.quality_column, formats.QUALITIES, "quality flag"
+            )
+        )
+    else:
+        quality = pl.repeat(mapping.quality, raw.height, dtype=pl.String, eager=True)
+        quality = quality.alias("quality")
+
+    # value
+    value_raw = raw.get_column(mapping.value_column)
+    value, probs = parsing.parse_float(value_raw, rows, mapping.value_column)
+    found.append(probs)
+    required(mapping.value_column)
+    if mapping.meter_register != "power_kw":
+        what = (
+            "negative energy on an interval register"
+            if mapping.meter_register == "interval_kwh"
+            else "negative reading of an energy counter"
+        )
+        found.append(parsing.problems_where(value < 0, rows, value_raw, mapping.value_column, what))
+
+    # timestamp
+    ts_col = mapping.timestamp_column
+    ts_raw = raw.get_column(ts_col)
+    aware, naive, probs = _parse_labels(ts_raw, rows, ts_col, mapping.timestamp_format)
+    found.append(probs)
+    required(ts_col)
+    tz = mapping.timezone or site_timezone
+    if naive.is_not_null().any():
+        if tz is None:
+            raise MappingError(
+                f"timestamps in {ts_col!r} have no UTC offset and the mapping gives no timezone "
+                f"(and no landed site {mapping.site_id!r} has one): set timezone, e.g. "
+                "Asia/Seoul"
+            )
+        local, probs = _localize(naive, meter, rows, ts_raw, ts_col, tz, mapping.midnight_ends_day)
+        found.append(probs)
+    else:
+        local = pl.Series([None] * raw.height, dtype=UTC_TS)
+    label = pl.select(pl.coalesce(aware.cast(UTC_TS), local.cast(UTC_TS))).to_series()
+    if mapping.interval_semantics == "end":
+        label = label - timedelta(minutes=mapping.interval_minutes)
+    ts = label.alias("ts")
+
+    frame = (
+        pl.DataFrame(
+            {
+                ROW: rows,
+                "meter_id": meter,
+                "site_id": pl.repeat(mapping.site_id, raw.height, dtype=pl.String, eager=True),
+                "ts": ts,
+                "value": value.alias("value"),
+                "unit": unit,
+                "quality": quality,
+                "source": pl.repeat(source, raw.height, dtype=pl.String, eager=True),
+                "received_at": pl.repeat(received_at, raw.height, dtype=UTC_TS, eager=True),
+            }
+        )
+        .with_columns(
+            raw_id=pl.format(
+                "{}|{}|{}|{}",
+                pl.lit(source_name),
+                pl.col("meter_id"),
+                pl.col(ROW),
+                pl.col("ts").dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            )
+        )
+        .select(ROW, *SCHEMAS["readings"])
+    )
+
+    frame, dup_problems, duplicates = dedupe(
+        without_problem_rows(frame, found),
+        ("meter_id", "ts"),
+        raw,
+        show_column=ts_col,
+        compare=("meter_id", "ts", "value", "unit"),
+        reason="{n} readings of this meter for the same interval with different values "
+        "(rows {rows})",
+    )
+    found.append(dup_problems)
+    return Prepared(
+        rows=frame,
+        problems=parsing.concat_problems(found),
+        raw=raw,
+        duplicates=duplicates,
+        ignored_columns=ignored,
+        span_columns=("ts", "ts"),
+    )
+
+
+def _parse_labels(
+    ts_raw: pl.Series, rows: pl.Series, name: str, fmt: str | None
+) -> tuple[pl.Series, pl.Series, pl.DataFrame]:
+    """→ (UTC instants of labels with offset, naive wall-clock labels, problems)."""
+    n = len(ts_raw)
+    no_aware = pl.Series([None] * n, dtype=UTC_TS)
+    no_naive = pl.Series([None] * n, dtype=parsing.NAIVE_TS)
+    if isinstance(ts_raw.dtype, pl.Datetime):
+        if ts_raw.dtype.time_zone is None:
+            return no_aware, ts_raw.cast(parsing.NAIVE_TS), parsing.empty_problems()
+        return ts_raw.dt.convert_time_zone("UTC").cast(UTC_TS), no_naive, parsing.empty_problems()
+    if ts_raw.dtype != pl.String:
+        probs = parsing.problems_where(
+            ts_raw.is_not_null(),
+            rows,
+            ts_raw,
+            name,
+            f"not a timestamp (the column holds {ts_raw.dtype})",
+        )
+        return no_aware, no_naive, probs
+    if fmt:
+        return parsing.parse_with_format(ts_raw, rows, name, fmt)
+    return parsing.parse_iso(ts_raw, rows, name)
+
+
+def _localize(
+    naive: pl.Series,
+    meter: pl.Series,
+    rows: pl.Series,
+    ts_raw: pl.Series,
+    name: str,
+    tz: str,
+    midnight_ends_day: bool,
+) -> tuple[pl.Series, pl.DataFrame]:
+    """Wall-clock labels → UTC instants in `tz`, DST-safe (see `mapping`)."""
+    frame = pl.DataFrame({"naive": naive, "meter": meter})
+    if midnight_ends_day:
+        frame = frame.with_columns(
+            naive=pl.when(pl.col("naive").dt.truncate("1d") == pl.col("naive"))
+            .then(pl.col("naive") + pl.duration(days=1))
+            .otherwise(pl.col("naive"))
+        )
+
+    def place(ambiguous: str) -> pl.Expr:
+        return (
+            pl.col("naive")
+            .dt.replace_time_zone(tz, ambiguous=ambiguous, non_existent="null")
+            .dt.convert_time_zone("UTC")
+        )
+
+    frame = frame.with_columns(early=place("earliest"), late=place("latest")).with_columns(
+        # the n-th time a meter repeats the same wall-clock label, in file order
+        occurrence=pl.int_range(pl.len()).over(["meter", "naive"]),
+    )
+    gap = frame.select(pl.col("naive").is_not_null() & pl.col("early").is_null()).to_series()
+    probs = parsing.problems_where(
+        gap,
+        rows,
+        ts_raw,
+        name,
+        f"this local time does not exist in {tz} (clocks go forward over it)",
+    )
+    utc = frame.select(
+        pl.when(pl.col("early") != pl.col("late"))
+        .then(pl.when(pl.col("occurrence") == 0).then(pl.col("early")).otherwise(pl.col("late")))
+        .otherwise(pl.col("early"))
+    ).to_series()
+    return utc.cast(UTC_TS), probs

@@ -1,0 +1,284 @@
+"""Turn a raw table of a registry kind (sites, meters, equipment), bills, production or factors
+into typed landing rows plus the problems of every row. The format is in `formats`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from ingestion.files import formats, parsing
+from ingestion.files.readers import ROW, RawTable
+from ingestion.landing.schemas import REQUIRED, SCHEMAS
+
+
+class MissingColumns(Exception):
+    """Required columns are absent from the file: nothing in it can be landed."""
+
+    def __init__(self, missing: list[str], present: list[str]):
+        self.missing = missing
+        self.present = present
+        super().__init__(
+            f"missing required column(s): {', '.join(missing)}; the file has: "
+            f"{', '.join(present) or '(none)'}"
+        )
+
+
+@dataclass
+class Prepared:
+    """What a file holds once read and checked, before anything is landed."""
+
+    rows: pl.DataFrame  # typed landing columns + ROW of the rows that passed, deduplicated
+    problems: pl.DataFrame  # errors.PROBLEM_SCHEMA
+    raw: pl.DataFrame  # the file's values (+ ROW), for quarantine
+    duplicates: int = 0  # exact repeats of another row, landed once
+    ignored_columns: list[str] = field(default_factory=list)
+    span_columns: tuple[str, str] | None = None
+
+
+def prepare_table(kind: str, table: RawTable, rename: dict[str, str] | None = None) -> Prepared:
+    """Parse and check every row. `rename` maps a landing column to the file's column name when
+    they differ (the documented format needs none)."""
+    schema = SCHEMAS[kind]
+    rename = dict(rename or {})
+    unknown = sorted(set(rename) - set(schema))
+    if unknown:
+        raise ValueError(f"{kind}: rename names unknown column(s) {', '.join(unknown)}")
+    file_col = {col: rename.get(col, col) for col in schema}
+    raw = table.frame
+    missing = [file_col[c] for c in REQUIRED[kind] if file_col[c] not in raw.columns]
+    if missing:
+        raise MissingColumns(missing, table.columns)
+    used = set(file_col.values())
+    ignored = [c for c in table.columns if c not in used]
+
+    rows = raw.get_column(ROW)
+    typed: dict[str, pl.Series] = {ROW: rows}
+    found: list[pl.DataFrame] = []
+    for col, dtype in schema.items():
+        name = file_col[col]
+        if name not in raw.columns:
+            typed[col] = pl.Series(col, [None] * raw.height, dtype)
+            continue
+        values, probs = formats.parser_for(dtype)(raw.get_column(name), rows, name)
+        typed[col] = values.cast(dtype, strict=False).alias(col)
+        found.append(probs)
+        if col in REQUIRED[kind]:
+            found.append(
+                parsing.problems_where(
+                    parsing.is_missing(raw.get_column(name)),
+                    rows,
+                    raw.get_column(name),
+                    name,
+                    "required value is missing",
+                )
+            )
+    frame = pl.DataFrame(typed)
+    found.extend(_row_rules(kind, frame, raw, file_col))
+    found.append(pl.DataFrame(table.problems, schema=parsing.empty_problems().schema, orient="row"))
+    keys = formats.KEYS[kind]
+    frame, dup_problems, duplicates = dedupe(
+        without_problem_rows(frame, found),
+        keys,
+        raw,
+        show_column=file_col[keys[0]],
+        reason=" + ".join(file_col[k] for k in keys)
+        + " appears {n} times in the file with different values (rows {rows})",
+    )
+    found.append(dup_problems)
+    return Prepared(
+        rows=frame,
+        problems=parsing.concat_problems(found),
+        raw=raw,
+        duplicates=duplicates,
+        ignored_columns=ignored,
+        span_columns=SPAN_COLUMNS.get(kind),
+    )
+
+
+SPAN_COLUMNS: dict[str, tuple[str, str]] = {
+    "bills": ("period_start", "period_end"),
+    "production": ("start_ts", "end_ts"),
+    "factors": ("valid_from", "valid_to"),
+}
+
+
+def _row_rules(
+    kind: str, frame: pl.DataFrame, raw: pl.DataFrame, file_col: dict[str, str]
+) -> list[pl.DataFrame]:
+    rows = frame.get_column(ROW)
+
+    def where(mask: pl.Series | pl.Expr, col: str, reason: str | pl.Series) -> pl.DataFrame:
+        if isinstance(mask, pl.Expr):
+            mask = frame.select(mask.fill_null(False)).to_series()
+        if isinstance(reason, pl.Expr):  # pragma: no cover - not used with expressions
+            reason = frame.select(reason).to_series()
+        name = file_col[col]
+        shown = raw.get_column(name) if name in raw.columns else frame.get_column(col)
+        return parsing.problems_where(mask, rows, shown, name, reason)
+
+    c = pl.col
+    out: list[pl.DataFrame] = []
+    for col, allowed in formats.ALLOWED.get(kind, {}).items():
+        out.append(
+            parsing.check_in(
+                frame.get_column(col),
+                rows,
+                file_col[col],
+                allowed,
+                formats.ALLOWED_WHAT.get(col, col),
+            )
+        )
+    if kind == "sites":
+        out.append(parsing.check_timezone(frame.get_column("timezone"), rows, file_col["timezone"]))
+        out.append(
+            where(
+                ~c("country").str.contains(r"^[A-Z]{2}$"),
+                "country",
+                "not an ISO 3166 alpha-2 country code (two capital letters, e.g. KR)",
+            )
+        )
+    elif kind == "meters":
+        energy = list(formats.ENERGY_UNITS)
+        power = list(formats.POWER_UNITS)
+        out.append(
+            where(
+                c("register").is_in(["counter_kwh", "interval_kwh"]) & c("unit").is_in(power),
+                "unit",
+                "a power unit on an energy register (use Wh, kWh or MWh)",
+            )
+        )
+        out.append(
+            where(
+                c("register").eq("power_kw") & c("unit").is_in(energy),
+                "unit",
+                "an energy unit on a power register (use W, kW or MW)",
+            )
+        )
+        out.append(where(c("multiplier") <= 0, "multiplier", "multiplier must be above 0"))
+        out.append(
+            where(c("rollover_value") <= 0, "rollover_value", "rollover value must be above 0")
+        )
+        out.append(
+            where(
+                (c("interval_minutes") < 1) | (c("interval_minutes") > 1440),
+                "interval_minutes",
+                "interval must be 1 to 1440 minutes",
+            )
+        )
+        out.append(
+            where(
+                c("removed_at") <= c("installed_at"),
+                "removed_at",
+                "removed_at is not after installed_at",
+            )
+        )
+    elif kind == "equipment":
+        out.append(where(c("nameplate_kw") < 0, "nameplate_kw", "negative nameplate power"))
+        for col in ("idle_load_fraction", "running_load_fraction"):
+            out.append(where((c(col) < 0) | (c(col) > 1), col, "a fraction must be 0 to 1"))
+    elif kind == "bills":
+        out.append(
+            where(
+                c("period_end") < c("period_start"),
+                "period_end",
+                "period_end is before period_start",
+            )
+        )
+        out.append(
+            where(
+                c("currency").is_not_null() & ~c("currency").str.contains(r"^[A-Z]{3}$"),
+                "currency",
+                "not an ISO 4217 currency code (e.g. KRW, EUR)",
+            )
+        )
+    elif kind == "production":
+        out.append(where(c("end_ts") <= c("start_ts"), "end_ts", "end_ts is not after start_ts"))
+        for col in ("good_units", "scrap_units"):
+            out.append(where(c(col) < 0, col, "a negative count of units"))
+    elif kind == "factors":
+        out.append(
+            where(
+                c("valid_to") <= c("valid_from"),
+                "valid_to",
+                "valid_to is not after valid_from (the window is empty)",
+            )
+        )
+        out.append(
+            where(
+                ~c("unit").str.contains(formats.FACTOR_UNIT_PATTERN),
+                "unit",
+                "unknown unit; expected <mass><gas>/<activity> such as kgCO2e/kWh, "
+                "tCO2/MWh, gCO2e/kWh or lbCO2/MWh",
+            )
+        )
+    return out
+
+
+def without_problem_rows(frame: pl.DataFrame, found: list[pl.DataFrame]) -> pl.DataFrame:
+    """Rows with no problem so far: a row already rejected for its own values does not make
+    an otherwise good row with the same key a conflict."""
+    bad = parsing.concat_problems(found).get_column("row").unique()
+    return frame.filter(~pl.col(ROW).is_in(bad.implode()))
+
+
+def dedupe(
+    frame: pl.DataFrame,
+    keys: tuple[str, ...],
+    raw: pl.DataFrame,
+    *,
+    show_column: str,
+    reason: str,
+    compare: tuple[str, ...] | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame, int]:
+    """Within one file a key appears once. Exact repeats (equal in every `compare` column, by
+    default all columns) are kept once and counted; repeats that differ are a problem on every
+    row involved. `reason` may use {n} (how many rows share the key) and {rows} (their numbers);
+    the problem shows the file's `show_column`."""
+    if frame.height == 0:
+        return frame, parsing.empty_problems(), 0
+    compared = frame.select(list(compare)) if compare else frame.select(pl.exclude(ROW))
+    hashed = frame.select(ROW, *keys).with_columns(
+        __h=compared.hash_rows(),
+        __k=pl.struct(list(keys)).hash(),
+    )
+    complete = pl.all_horizontal(pl.col(k).is_not_null() for k in keys)
+    stats = (
+        hashed.filter(complete)
+        .group_by("__k")
+        .agg(
+            pl.len().alias("__n"),
+            pl.col("__h").n_unique().alias("__distinct"),
+            pl.col(ROW).sort().alias("__rows"),
+        )
+    )
+    conflicts = stats.filter(pl.col("__distinct") > 1)
+    problems = parsing.empty_problems()
+    if conflicts.height:
+        bad = hashed.join(conflicts, on="__k", how="inner").sort(ROW)
+        shown = raw.join(bad.select(ROW), on=ROW, how="semi").sort(ROW)
+        texts = {
+            key: reason.format(n=n, rows=_list_rows(rows))
+            for key, n, rows in conflicts.select("__k", "__n", "__rows").iter_rows()
+        }
+        reasons = bad.get_column("__k").replace_strict(texts, return_dtype=pl.String)
+        problems = pl.DataFrame(
+            {
+                "row": bad.get_column(ROW).cast(pl.Int64),
+                "column": [show_column] * bad.height,
+                "value": parsing.as_text(shown.get_column(show_column)),
+                "reason": reasons,
+            },
+            schema=parsing.empty_problems().schema,
+        )
+    exact = hashed.filter(complete).join(
+        stats.filter((pl.col("__n") > 1) & (pl.col("__distinct") == 1)), on="__k", how="inner"
+    )
+    drop = exact.filter(pl.col(ROW) != pl.col("__rows").list.first()).get_column(ROW)
+    kept = frame.filter(~pl.col(ROW).is_in(drop.implode()))
+    return kept, problems, drop.len()
+
+
+def _list_rows(rows: list[int], limit: int = 10) -> str:
+    shown = ", ".join(str(r) for r in rows[:limit])
+    return shown + (f" and {len(rows) - limit} more" if len(rows) > limit else "")

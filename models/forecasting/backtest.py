@@ -1,0 +1,238 @@
+"""Rolling-origin evaluation: MAPE and 80%-interval coverage, against seasonal-naive.
+
+For each origin (cutoff) the model is fitted on the periods before it only and forecasts the
+next `horizon` periods. Regressors the forecaster would know at the cutoff (the production plan,
+the calendar) keep their actual values; every other regressor (weather, grid intensity) is
+hidden after the cutoff and projected as in production (projection.py), its uncertainty in the
+interval — so the score is not flattered by perfect foresight of the weather.
+
+MAPE is the mean over the horizon's periods of |y − ŷ| / y, averaged over folds; WAPE is
+Σ|y − ŷ| / Σy (robust to near-idle periods); `total_ape` is the error of the horizon's total
+(what a monthly or quarterly figure sees) and `total_coverage` the share of folds whose total
+fell inside its 80% interval; coverage is the share of all scored folds' periods inside the
+interval (calibrated on earlier folds only, see config.BacktestConfig). `skill` = 1 − MAPE /
+seasonal-naive MAPE (> 0.25 means at least 25% lower).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+import numpy as np
+import polars as pl
+
+from models.forecasting.baseline import seasonal_naive
+from models.forecasting.config import HorizonConfig
+from models.forecasting.projection import deviation_paths, project
+from models.forecasting.series import SeriesBundle
+
+
+@dataclass(frozen=True)
+class FoldScore:
+    cutoff: datetime
+    train_periods: int
+    horizon: int
+    mape: float
+    coverage: float
+    total_ape: float
+    wape: float
+    naive_mape: float
+    naive_coverage: float
+    naive_total_ape: float
+    naive_wape: float
+    interval_scale: float
+    total_covered: bool  # the horizon's actual total inside the 80% interval of the total
+
+
+@dataclass(frozen=True)
+class BacktestScore:
+    freq: str
+    horizon: int
+    folds: tuple[FoldScore, ...]
+    mape: float
+    coverage: float
+    total_ape: float
+    wape: float
+    naive_mape: float
+    naive_coverage: float
+    naive_total_ape: float
+    naive_wape: float
+    interval_scale: float  # calibration factor carried to the final forecast (1 = none)
+    # Relative sd of a level error common to the whole horizon, beyond what the sample paths
+    # hold (they treat periods' errors as independent); carried to the final forecast's
+    # sample paths, so monthly and quarterly totals get honest intervals.
+    level_sd: float = 0.0
+
+    @property
+    def total_coverage(self) -> float:
+        """Share of folds whose horizon total fell inside its 80% interval (few folds: coarse)."""
+        return float(np.mean([f.total_covered for f in self.folds]))
+
+    @property
+    def skill(self) -> float:
+        """1 − MAPE / seasonal-naive MAPE."""
+        return 1.0 - self.mape / self.naive_mape if self.naive_mape > 0 else float("nan")
+
+    def as_dict(self) -> dict:
+        out = asdict(self)
+        out["skill"] = self.skill
+        out["total_coverage"] = self.total_coverage
+        out["folds"] = [{**asdict(f), "cutoff": f.cutoff.isoformat()} for f in self.folds]
+        return out
+
+    def summary(self) -> str:
+        return (f"MAPE {self.mape:.2%} (seasonal-naive {self.naive_mape:.2%}, "
+                f"{self.skill:+.0%} lower), 80% coverage {self.coverage:.0%} "
+                f"(naive {self.naive_coverage:.0%}), {len(self.folds)} folds")
+
+
+def mape(y: np.ndarray, yhat: np.ndarray) -> float:
+    ok = np.abs(y) > 0
+    return float(np.mean(np.abs(y[ok] - yhat[ok]) / np.abs(y[ok])))
+
+
+def coverage(y: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> float:
+    return float(np.mean((y >= lo) & (y <= hi)))
+
+
+def wape(y: np.ndarray, yhat: np.ndarray) -> float:
+    """Σ|error| / Σy: unlike MAPE, not blown up by periods with near-zero load."""
+    return float(np.abs(y - yhat).sum() / np.abs(y).sum())
+
+
+def total_ape(y: np.ndarray, yhat: np.ndarray) -> float:
+    return float(abs(y.sum() - yhat.sum()) / abs(y.sum()))
+
+
+def cutoffs(n: int, horizon: int, cfg: HorizonConfig) -> tuple[list[int], list[int]]:
+    """Row positions of the (calibration, scored) origins, oldest first; the last scored origin
+    leaves exactly `horizon` rows. Origins without `min_train` rows before them are skipped,
+    calibration ones first."""
+    b = cfg.backtest
+    extra = b.calibration_folds if b.calibrate_intervals else 0
+    out = sorted(c for c in (n - horizon - k * b.step for k in range(b.folds + extra))
+                 if c >= b.min_train)
+    n_cal = max(0, len(out) - b.folds)
+    return out[:n_cal], out[n_cal:]
+
+
+def _ratios(y: np.ndarray, yhat: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """|error| / the interval half-width on the error's side: the factor each point needs."""
+    half = np.where(y >= yhat, hi - yhat, yhat - lo)
+    return np.abs(y - yhat) / np.maximum(half, 1e-9 * np.maximum(np.abs(yhat), 1.0))
+
+
+def _level_sd(errors: list[tuple[float, float]]) -> float:
+    """sqrt(max(0, mean relative total error² − mean relative path-total variance)): the part of
+    the horizon-total error the independent-period sample paths do not explain."""
+    if not errors:
+        return 0.0
+    e = np.array(errors)
+    return float(np.sqrt(max(0.0, np.mean(e[:, 0] ** 2) - np.mean(e[:, 1] ** 2))))
+
+
+def rolling_origin(
+    bundle: SeriesBundle,
+    cfg: HorizonConfig,
+    make_model: Callable[[], object],
+    *,
+    projection_days: int = 14,
+    projection_fit_days: int = 42,
+    interval_width: float = 0.8,
+    temperature_normals: tuple[float, ...] | None = None,
+    regressor_uncertainty: bool = True,
+    samples: int = 400,
+) -> BacktestScore:
+    """Backtest the bundle's history. `make_model()` returns an unfitted forecaster with
+    fit(frame) / predict(frame) (see provider.ProphetForecaster)."""
+    hist = bundle.history().drop_nulls("y")
+    # Regular grid needed for positions and seasonal-naive lags: keep the gap-free tail.
+    ds = hist["ds"]
+    step = ds.diff().drop_nulls().mode().min()
+    gaps = np.flatnonzero((ds.diff() != step).fill_null(False).to_numpy())
+    if gaps.size:
+        hist = hist.slice(int(gaps[-1]))
+    n, horizon = hist.height, cfg.horizon
+    calibration, scored = cutoffs(n, horizon, cfg)
+    if not scored:
+        raise ValueError(f"history of {n} periods too short for a {horizon}-period backtest "
+                         f"with min_train {cfg.backtest.min_train}")
+    projected = [r for r in bundle.regressors if r not in bundle.known_future]
+    folds: list[FoldScore] = []
+    ratios: list[float] = []
+    level_errors: list[tuple[float, float]] = []
+    for c in [*calibration, *scored]:
+        train_lo = 0 if cfg.backtest.train_periods is None else max(
+            0, c - cfg.backtest.train_periods)
+        train = hist.slice(train_lo, c - train_lo)
+        cutoff = hist["ds"][c]
+        test = hist.slice(c, horizon)
+        frame, projections = project(
+            hist.slice(train_lo, c - train_lo + horizon), projected, cutoff, bundle.freq,
+            projection_days, mask=projected, normals=temperature_normals,
+            fit_days=projection_fit_days)
+        future = frame.filter(pl.col("ds") >= cutoff)
+        deviations = (deviation_paths(projections, future.height, samples, seed=c)
+                      if regressor_uncertainty else None)
+        model = make_model()
+        model.fit(train)
+        point, paths = model.sample(future, deviations, seed=c)
+        y = test["y"].to_numpy()
+        yhat = np.clip(point, 0, None)
+        a = (1 - interval_width) / 2
+        lo0, hi0 = np.quantile(paths, [a, 1 - a], axis=1)
+        lo0, hi0 = np.minimum(lo0, yhat), np.maximum(hi0, yhat)
+        calibrate = cfg.backtest.calibrate_intervals and ratios
+        scale = float(np.quantile(ratios, interval_width)) if calibrate else 1.0
+        lo, hi = yhat - scale * (yhat - lo0), yhat + scale * (hi0 - yhat)
+        level = _level_sd(level_errors) if calibrate else 0.0
+        shifts = np.random.default_rng(c).normal(0.0, level, paths.shape[1])
+        totals = point.sum() * (1 + shifts) + scale * (paths.sum(axis=0) - point.sum())
+        t_lo, t_hi = np.quantile(totals, [a, 1 - a])
+        ratios.extend(_ratios(y, yhat, lo0, hi0).tolist())
+        level_errors.append(((y.sum() - point.sum()) / point.sum(),
+                             float(np.std(paths.sum(axis=0))) / point.sum()))
+        if c in calibration:
+            continue
+        nv, nlo, nhi = seasonal_naive(train["y"].to_numpy(), horizon, cfg.season_length,
+                                      interval_width)
+        folds.append(FoldScore(
+            cutoff=cutoff, train_periods=train.height, horizon=horizon,
+            mape=mape(y, yhat), coverage=coverage(y, lo, hi), total_ape=total_ape(y, yhat),
+            wape=wape(y, yhat), naive_mape=mape(y, nv), naive_coverage=coverage(y, nlo, nhi),
+            naive_total_ape=total_ape(y, nv), naive_wape=wape(y, nv), interval_scale=scale,
+            total_covered=bool(t_lo <= y.sum() <= t_hi),
+        ))
+    final_scale = (float(np.quantile(ratios, interval_width))
+                   if cfg.backtest.calibrate_intervals else 1.0)
+    final_level = _level_sd(level_errors) if cfg.backtest.calibrate_intervals else 0.0
+    return BacktestScore(
+        freq=bundle.freq, horizon=horizon, folds=tuple(folds),
+        mape=float(np.mean([f.mape for f in folds])),
+        coverage=float(np.mean([f.coverage for f in folds])),
+        total_ape=float(np.mean([f.total_ape for f in folds])),
+        wape=float(np.mean([f.wape for f in folds])),
+        naive_mape=float(np.mean([f.naive_mape for f in folds])),
+        naive_coverage=float(np.mean([f.naive_coverage for f in folds])),
+        naive_total_ape=float(np.mean([f.naive_total_ape for f in folds])),
+        naive_wape=float(np.mean([f.naive_wape for f in folds])),
+        interval_scale=final_scale,
+        level_sd=final_level,
+    )
+
+
+def naive_scores(bundle: SeriesBundle, cfg: HorizonConfig, score: BacktestScore, season: int,
+                 interval_width: float = 0.8) -> dict[str, float]:
+    """Another seasonal-naive baseline (period `season`) on the same origins as `score`."""
+    hist = bundle.history().drop_nulls("y")
+    rows = []
+    for f in score.folds:
+        train = hist.filter(pl.col("ds") < f.cutoff).tail(f.train_periods)
+        y = hist.filter(pl.col("ds") >= f.cutoff).head(f.horizon)["y"].to_numpy()
+        nv, lo, hi = seasonal_naive(train["y"].to_numpy(), f.horizon, season, interval_width)
+        rows.append((mape(y, nv), wape(y, nv), coverage(y, lo, hi), total_ape(y, nv)))
+    m = np.mean(np.array(rows), axis=0)
+    return {"season": season, "mape": float(m[0]), "wape": float(m[1]), "coverage": float(m[2]),
+            "total_ape": float(m[3])}
