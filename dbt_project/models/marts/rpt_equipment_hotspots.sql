@@ -34,8 +34,10 @@ shares as (
         equipment.line_id,
         emissions.kwh,
         emissions.kg_co2e,
+        -- the site total is summed as a decimal: exact, so a re-run gives the same bits (a
+        -- double sum depends on the order DuckDB's threads add in)
         cast(emissions.kg_co2e as double)
-            / nullif(sum(cast(emissions.kg_co2e as double)) over (partition by emissions.site_id), 0)
+            / nullif(cast(sum(emissions.kg_co2e) over (partition by emissions.site_id) as double), 0)
             as share_of_site_emissions,
         -- utilities (no line) serve all production: no "units through" of their own
         case when equipment.line_id is not null then coalesce(line_production.good_units, 0) end
