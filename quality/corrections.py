@@ -346,7 +346,7 @@ def estimate_gaps(gaps: pl.DataFrame, ctx: Context, *,
             reason = f"{len(targets)} missing interval(s) estimated by {got[1]}"
             rows += _interval_rows(a, meter_id, targets, np.full(len(targets), np.nan), got[0],
                                    got[1], "estimate", reason)
-    return overlay(pl.DataFrame(rows)) if rows else empty_overlay()
+    return overlay(pl.DataFrame(rows, infer_schema_length=None)) if rows else empty_overlay()
 
 
 def correct_spikes(spikes: pl.DataFrame, ctx: Context) -> pl.DataFrame:
@@ -381,7 +381,7 @@ def correct_spikes(spikes: pl.DataFrame, ctx: Context) -> pl.DataFrame:
             continue
         rows += _interval_rows(a, meter_id, targets, original, got[0], got[1], "estimate",
                                f"{a['message']}; estimated by {got[1]}")
-    return overlay(pl.DataFrame(rows)) if rows else empty_overlay()
+    return overlay(pl.DataFrame(rows, infer_schema_length=None)) if rows else empty_overlay()
 
 
 def correct_rollovers(rollovers: pl.DataFrame) -> pl.DataFrame:
@@ -395,7 +395,7 @@ def correct_rollovers(rollovers: pl.DataFrame) -> pl.DataFrame:
             a, a["meter_id"], targets, np.full(n, a["observed"] / n),
             np.full(n, a["expected"] / n), "rollover_modulus", "correct",
             f"counter wrapped: delta {a['observed']:.3f} + rollover = {a['expected']:.3f} kWh")
-    return overlay(pl.DataFrame(rows)) if rows else empty_overlay()
+    return overlay(pl.DataFrame(rows, infer_schema_length=None)) if rows else empty_overlay()
 
 
 def correct_stuck(stuck: pl.DataFrame, ctx: Context) -> pl.DataFrame:
@@ -424,7 +424,7 @@ def correct_stuck(stuck: pl.DataFrame, ctx: Context) -> pl.DataFrame:
         rows += _interval_rows(a, meter_id, targets, original, shaped, method, "estimate",
                                f"stuck counter: the catch-up of {total:.3f} kWh spread over the "
                                f"frozen run by {method}")
-    return overlay(pl.DataFrame(rows)) if rows else empty_overlay()
+    return overlay(pl.DataFrame(rows, infer_schema_length=None)) if rows else empty_overlay()
 
 
 def correct_drift(drifts: pl.DataFrame, ctx: Context) -> pl.DataFrame:
@@ -465,7 +465,7 @@ def resolve_duplicates(found: pl.DataFrame) -> pl.DataFrame:
                                                      "conflicting_instant"]))
         .iter_rows(named=True)
     ]
-    return overlay(pl.DataFrame(rows)) if rows else empty_overlay()
+    return overlay(pl.DataFrame(rows, infer_schema_length=None)) if rows else empty_overlay()
 
 
 def quarantine_readings(found: pl.DataFrame) -> pl.DataFrame:
@@ -483,7 +483,7 @@ def quarantine_readings(found: pl.DataFrame) -> pl.DataFrame:
                               meter_id=a["meter_id"], raw_id=a["raw_id"] or a["subject_id"],
                               original_value=a["observed"], value_unit=a["unit"],
                               reason=a["message"]))
-    return overlay(pl.DataFrame(rows)) if rows else empty_overlay()
+    return overlay(pl.DataFrame(rows, infer_schema_length=None)) if rows else empty_overlay()
 
 
 def reject_rows(found: pl.DataFrame) -> pl.DataFrame:
@@ -499,7 +499,7 @@ def reject_rows(found: pl.DataFrame) -> pl.DataFrame:
         rows.append(_base(a, action=action, method="none", target=a["subject_kind"],
                           subject_id=a["subject_id"], original_value=a["observed"],
                           value_unit=a["unit"], reason=a["message"]))
-    return overlay(pl.DataFrame(rows)) if rows else empty_overlay()
+    return overlay(pl.DataFrame(rows, infer_schema_length=None)) if rows else empty_overlay()
 
 
 def reject_factor_rows(found: pl.DataFrame) -> pl.DataFrame:
@@ -529,7 +529,7 @@ def alert_rows(found: pl.DataFrame) -> pl.DataFrame:
                               interval_start_utc=None, original_value=a["observed"],
                               corrected_value=a["expected"], value_unit=a["unit"],
                               reason=a["message"]))
-    return overlay(pl.DataFrame(rows)) if rows else empty_overlay()
+    return overlay(pl.DataFrame(rows, infer_schema_length=None)) if rows else empty_overlay()
 
 
 def flag_reported(found: pl.DataFrame) -> pl.DataFrame:
@@ -540,7 +540,7 @@ def flag_reported(found: pl.DataFrame) -> pl.DataFrame:
               reason=a["message"])
         for a in found.filter(pl.col("rule") == "reported_vs_recomputed").iter_rows(named=True)
     ]
-    return overlay(pl.DataFrame(rows)) if rows else empty_overlay()
+    return overlay(pl.DataFrame(rows, infer_schema_length=None)) if rows else empty_overlay()
 
 
 def document_rollovers_and_swaps(found: pl.DataFrame) -> pl.DataFrame:
@@ -551,7 +551,7 @@ def document_rollovers_and_swaps(found: pl.DataFrame) -> pl.DataFrame:
         for a in found.filter((pl.col("rule") == "meter_replacement")
                               & (pl.col("check") == "replacement")).iter_rows(named=True)
     ]
-    return overlay(pl.DataFrame(rows)) if rows else empty_overlay()
+    return overlay(pl.DataFrame(rows, infer_schema_length=None)) if rows else empty_overlay()
 
 
 def decide(found: pl.DataFrame, *, intervals: pl.DataFrame, meters: pl.DataFrame,

@@ -229,29 +229,19 @@ def run_quality(*, readings: pl.DataFrame, readings_all: pl.DataFrame, meters: p
     """The order the quality layer runs in (the Dagster assets follow it; there the base
     intervals come from int_meter_interval_energy instead of `meter_intervals`):
 
-    1. findings on readings, production, bills and factors (Polars rules + GX suites);
-    2. decisions on them → overlay; corrected meter intervals;
-    3. drift on the corrected intervals (a spike or a gap would bend a trend) → its decisions;
-       the bill against the corrected root meters;
-    4. energy per unit on the equipment energy of the corrected intervals (metering faults are
+    1. the meter stage (quality.interval_corrections, the same code the warehouse's
+       int_meter_interval_corrections runs): meter-level findings → decisions → corrected
+       intervals → drift on them (a spike or a gap would bend a trend) → its decisions;
+    2. findings on duplicates, production, bills and factors (Polars rules + GX suites) and
+       their decisions; the bill against the corrected root meters;
+    3. energy per unit on the equipment energy of the corrected intervals (metering faults are
        not process excess);
-    5. alerts with their probable cause.
+    4. alerts with their probable cause.
     readings: staged (deduplicated, first received); readings_all: every copy (duplicates)."""
     from quality import corrections as c
     from quality.alerts import build_alerts
-    from quality.rules import (
-        bill_gap,
-        clock,
-        drift,
-        energy_per_unit,
-        factor_files,
-        gaps,
-        production_data,
-        range_spike,
-        replacement,
-        rollover,
-        stuck,
-    )
+    from quality.interval_corrections import meter_stage
+    from quality.rules import bill_gap, clock, energy_per_unit, factor_files, production_data
     from quality.rules.common import concat_anomalies
 
     seconds: dict[str, float] = {}
@@ -262,13 +252,12 @@ def run_quality(*, readings: pl.DataFrame, readings_all: pl.DataFrame, meters: p
         seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - t
         return out
 
+    base = intervals if intervals is not None else timed(
+        "intervals", meter_intervals, readings, meters, equipment)
+    stage = meter_stage(readings=readings, meters=meters, equipment=equipment,
+                        production=production, intervals=base, window_start=window_start,
+                        window_end=window_end, timezone=timezone, timed=timed)
     found = [
-        timed("gaps", gaps.detect_gaps, readings, meters, equipment, window_start, window_end),
-        timed("gaps", gaps.detect_batch_gaps, readings, meters, equipment, production),
-        timed("range_spike", range_spike.detect_range_spikes, readings, meters, equipment),
-        timed("rollover", rollover.detect_rollovers, readings, meters, equipment),
-        timed("replacement", replacement.detect_replacements, readings, meters, equipment),
-        timed("stuck", stuck.detect_stuck, readings, meters, equipment, production),
         timed("clock", clock.detect_duplicates, readings_all),
         timed("production", production_data.detect_overlapping_batches, production),
         timed("factors", factor_files.detect_factor_windows, factors),
@@ -291,25 +280,20 @@ def run_quality(*, readings: pl.DataFrame, readings_all: pl.DataFrame, meters: p
         ):
             suites[name] = outcome.summary
             found.append(outcome.anomalies)
-    first = concat_anomalies(found)
-    base = intervals if intervals is not None else timed(
-        "intervals", meter_intervals, readings, meters, equipment)
-    decisions1 = timed("corrections", c.decide, first, intervals=base, meters=meters,
-                       equipment=equipment, production=production, timezone=timezone)
-    corrected1 = c.apply_overlay(base, decisions1)
-    drifts = timed("drift", drift.detect_drift, corrected1, meters, timezone=timezone)
-    decisions2 = timed("corrections", c.decide, drifts, intervals=corrected1, meters=meters,
-                       equipment=equipment, production=production, timezone=timezone)
-    corrected = c.apply_overlay(base, c.concat_overlay([decisions1, decisions2]))
+    other = concat_anomalies(found)
+    decisions_other = timed("corrections", c.decide, other, intervals=stage.corrected,
+                            meters=meters, equipment=equipment, production=production,
+                            timezone=timezone)
+    corrected = stage.corrected
     bills_found = timed("bill_gap", bill_gap.detect_bill_gaps, bills, corrected, meters, sites)
     eq_kwh = timed("equipment", equipment_intervals, corrected, meters, equipment, production)
     epu = timed("energy_per_unit", energy_per_unit.detect_energy_per_unit, eq_kwh, equipment,
                 production, factor=factor, timezone=timezone)
     late = concat_anomalies([bills_found, epu])
-    decisions3 = c.decide(late, intervals=corrected, meters=meters, equipment=equipment,
-                          production=production, timezone=timezone)
-    everything = concat_anomalies([first, drifts, late])
-    decisions = c.concat_overlay([decisions1, decisions2, decisions3])
+    decisions_late = c.decide(late, intervals=corrected, meters=meters, equipment=equipment,
+                              production=production, timezone=timezone)
+    everything = concat_anomalies([stage.findings, other, late])
+    decisions = c.concat_overlay([stage.decisions, decisions_other, decisions_late])
     alerts = timed("alerts", build_alerts, everything, equipment=equipment, meters=meters,
                    decisions=decisions, factor=factor)
     return QualityRun(everything, decisions, alerts, base, corrected, eq_kwh, suites, seconds)

@@ -18,7 +18,7 @@ with
 
 meter_energy as (
     select meter_id, site_id, interval_start_utc, kwh, how_obtained
-    from {{ ref('int_meter_interval_energy') }}
+    from {{ ref('int_meter_interval_corrected') }}
     where {{ in_window('interval_start_utc') }}
 ),
 

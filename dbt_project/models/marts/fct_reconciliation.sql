@@ -20,7 +20,7 @@ utility as (
         bills.bill_id,
         sum(meter_energy.kwh) as utility_meter_kwh
     from bills
-    inner join {{ ref('int_meter_interval_energy') }} as meter_energy
+    inner join {{ ref('int_meter_interval_corrected') }} as meter_energy
         on bills.site_id = meter_energy.site_id
         and meter_energy.interval_start_utc >= bills.period_start_utc
         and meter_energy.interval_start_utc < bills.period_end_utc

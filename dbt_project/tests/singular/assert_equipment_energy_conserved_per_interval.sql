@@ -10,7 +10,7 @@ roots as (
 
 root_energy as (
     select meter_energy.site_id, meter_energy.interval_start_utc, sum(meter_energy.kwh) as kwh
-    from {{ ref('int_meter_interval_energy') }} as meter_energy
+    from {{ ref('int_meter_interval_corrected') }} as meter_energy
     inner join roots
         on meter_energy.meter_id = roots.meter_id
     where {{ in_window('meter_energy.interval_start_utc') }}

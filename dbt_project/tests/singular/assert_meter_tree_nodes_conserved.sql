@@ -9,7 +9,7 @@ meters as (
 
 meter_energy as (
     select meter_id, interval_start_utc, kwh
-    from {{ ref('int_meter_interval_energy') }}
+    from {{ ref('int_meter_interval_corrected') }}
     where {{ in_window('interval_start_utc') }}
 ),
 

@@ -118,7 +118,7 @@ def meter_tree_conserved(warehouse: Warehouse) -> dg.AssetCheckResult:
     ),
     root_energy as (
         select m.site_id, m.interval_start_utc, sum(m.kwh) as root_kwh
-        from intermediate.int_meter_interval_energy as m
+        from intermediate.int_meter_interval_corrected as m
         join roots using (site_id, meter_id)
         group by all
     ),
