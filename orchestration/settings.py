@@ -6,6 +6,9 @@ Every other module takes paths and names from `load_settings()`; nothing else re
 - WATTPRINT_TIMEZONE (default Asia/Taipei): the time zone of the daily partitions (the site's).
 - WATTPRINT_PARTITION_START (default 2025-01-01): the first daily partition (site-local date).
 - DAGSTER_HOME (default $WATTPRINT_HOME/dagster): the Dagster instance (runs, events, logs).
+- WATTPRINT_ALERT_MQTT ('host[:port][/topic prefix]'), with WATTPRINT_ALERT_MQTT_USER and
+  WATTPRINT_ALERT_MQTT_PASSWORD: push every new alert to <prefix>/<site>/alerts/<rule>.
+- WATTPRINT_ALERT_WEBHOOK (a URL): POST every new alert as JSON.
 
 A home may carry `wattprint.json` with "timezone" and "partition_start": a home made for one
 plant (the steel case's Asia/Seoul days) then opens the same way from every command and from
@@ -35,6 +38,10 @@ class Settings:
     home: Path
     timezone: str
     partition_start: str
+    alert_mqtt: str | None = None
+    alert_mqtt_user: str | None = None
+    alert_mqtt_password: str | None = None
+    alert_webhook: str | None = None
 
     @property
     def warehouse_path(self) -> Path:
@@ -64,6 +71,10 @@ def load_settings() -> Settings:
         partition_start=os.environ.get(
             "WATTPRINT_PARTITION_START", saved.get("partition_start", "2025-01-01")
         ),
+        alert_mqtt=os.environ.get("WATTPRINT_ALERT_MQTT") or None,
+        alert_mqtt_user=os.environ.get("WATTPRINT_ALERT_MQTT_USER") or None,
+        alert_mqtt_password=os.environ.get("WATTPRINT_ALERT_MQTT_PASSWORD") or None,
+        alert_webhook=os.environ.get("WATTPRINT_ALERT_WEBHOOK") or None,
     )
     os.environ["WATTPRINT_HOME"] = str(home)
     os.environ.setdefault("DAGSTER_HOME", str(settings.dagster_home))

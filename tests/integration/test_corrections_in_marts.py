@@ -72,6 +72,12 @@ def test_marts_apply_the_overlay(faulty_plant):
     assert mismatched == 0
 
 
+def test_quality_overlay_is_the_one_the_marts_applied(faulty_plant):
+    _, outcome, _ = faulty_plant
+    assert "quality/correction_overlay:overlay_matches_marts" not in outcome.failed_checks
+    assert "quality/anomalies:rule_gaps" in outcome.failed_checks  # the faults were seen
+
+
 def test_faulty_plant_figures_match_ground_truth(faulty_plant):
     from orchestration.cli.validate import load_report
 

@@ -87,3 +87,15 @@ def test_episodes_merge_within_the_gap_only() -> None:
                           merge_gap=timedelta(hours=10))
     split = build_alerts(found, equipment=equipment(), meters=meters())
     assert (merged.height, split.height) == (1, 2)
+
+
+def test_alert_mqtt_target_is_parsed_with_defaults_and_clear_errors():
+    from quality.alert_push import MqttTarget
+
+    assert MqttTarget.parse("broker.local") == MqttTarget("broker.local", 1883, "wattprint")
+    assert MqttTarget.parse("10.0.0.5:8883/plant/alerts/") == MqttTarget(
+        "10.0.0.5", 8883, "plant/alerts")
+    with pytest.raises(ValueError, match="port 'x' is not a number"):
+        MqttTarget.parse("broker:x")
+    with pytest.raises(ValueError, match="no host"):
+        MqttTarget.parse(":1883")

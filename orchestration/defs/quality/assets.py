@@ -35,6 +35,10 @@ RULE_SEVERITY = {
     "production_data": dg.AssetCheckSeverity.ERROR,
     "factor_file": dg.AssetCheckSeverity.ERROR,
 }
+# Bad production or factor data must not flow on: these checks block everything downstream of
+# the quality layer in the run (alert delivery, forecasts, plans, the published warehouse) until
+# the rows are fixed; the dbt tests on the same staging models stop the marts.
+BLOCKING_RULES = {"production_data", "factor_file"}
 # A rollover is normal counter behaviour: it is recorded (so an auditor sees it was handled)
 # but does not fail its check.
 EXPECTED_FINDINGS = {"counter_rollover"}
@@ -49,6 +53,26 @@ _INPUTS = {
     "sites": "select * from staging.stg_landing__sites",
     "intervals": "select * from intermediate.int_meter_interval_energy",
 }
+
+
+# Interval decisions that change energy, in the quality overlay vs the one the marts applied.
+_OVERLAY_VS_MARTS = """
+with quality_side as (
+    select overlay_id, corrected_value from quality.correction_overlay
+    where target = 'interval' and action in ('estimate', 'correct', 'quarantine')
+),
+marts_side as (
+    select overlay_id, corrected_kwh from intermediate.int_meter_interval_corrections
+    where action in ('estimate', 'correct', 'quarantine')
+)
+select
+    count(*) filter (where marts_side.overlay_id is null),
+    count(*) filter (where quality_side.overlay_id is null),
+    count(*) filter (
+        where abs(quality_side.corrected_value - marts_side.corrected_kwh) > 1e-6
+    )
+from quality_side full join marts_side using (overlay_id)
+"""
 
 
 def _annual_factor(con: duckdb.DuckDBPyConnection) -> float:
@@ -85,7 +109,7 @@ def _annual_factor(con: duckdb.DuckDBPyConnection) -> float:
             description="The correction overlay: per reading or interval, the rule, action "
             "(flag / correct / estimate / quarantine / alert), method, original and corrected "
             "value and the reason. Raw readings are never changed.",
-            deps=[ANOMALIES],
+            deps=[ANOMALIES, ["intermediate", "int_meter_interval_corrections"]],
             kinds={"polars", "duckdb"},
             group_name="quality",
         ),
@@ -99,8 +123,22 @@ def _annual_factor(con: duckdb.DuckDBPyConnection) -> float:
         ),
     ],
     check_specs=[
-        dg.AssetCheckSpec(f"rule_{rule}", asset=ANOMALIES, description=f"No {rule} findings.")
+        dg.AssetCheckSpec(
+            f"rule_{rule}",
+            asset=ANOMALIES,
+            description=f"No {rule} findings.",
+            blocking=rule in BLOCKING_RULES,
+        )
         for rule in RULE_SEVERITY
+    ]
+    + [
+        dg.AssetCheckSpec(
+            "overlay_matches_marts",
+            asset=OVERLAY,
+            description="The interval corrections in this overlay are exactly the ones the marts "
+            "applied (intermediate.int_meter_interval_corrections, computed window by window "
+            "by the same code): same decisions, same corrected kWh.",
+        )
     ],
 )
 def quality_rules(context: dg.AssetExecutionContext, warehouse: Warehouse):
@@ -143,6 +181,8 @@ def quality_rules(context: dg.AssetExecutionContext, warehouse: Warehouse):
             con.execute(f"create or replace table quality.{name} as select * from frame")
             con.unregister("frame")
 
+        only_quality, only_marts, differ = con.execute(_OVERLAY_VS_MARTS).fetchall()[0]
+
     by_rule = run.anomalies.group_by("rule").len().sort("rule") if run.anomalies.height else None
     counts = dict(by_rule.iter_rows()) if by_rule is not None else {}
     yield dg.MaterializeResult(
@@ -155,6 +195,17 @@ def quality_rules(context: dg.AssetExecutionContext, warehouse: Warehouse):
         metadata={
             "rows": run.alerts.height,
             "alerts": dg.MetadataValue.md(_alerts_markdown(run.alerts)),
+        },
+    )
+    yield dg.AssetCheckResult(
+        asset_key=OVERLAY,
+        check_name="overlay_matches_marts",
+        passed=only_quality == only_marts == differ == 0,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "only_in_quality_overlay": only_quality,
+            "only_in_marts_overlay": only_marts,
+            "different_corrected_kwh": differ,
         },
     )
     for rule, severity in RULE_SEVERITY.items():
