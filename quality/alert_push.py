@@ -35,11 +35,15 @@ class MqttTarget:
         address, _, prefix = spec.partition("/")
         host, _, port = address.partition(":")
         if not host:
-            raise ValueError(f"alert MQTT target {spec!r} has no host (expected host[:port][/prefix])")
+            raise ValueError(
+                f"alert MQTT target {spec!r} has no host (expected host[:port][/prefix])"
+            )
         try:
             number = int(port) if port else 1883
         except ValueError as error:
-            raise ValueError(f"alert MQTT target {spec!r}: port {port!r} is not a number") from error
+            raise ValueError(
+                f"alert MQTT target {spec!r}: port {port!r} is not a number"
+            ) from error
         return cls(host, number, prefix.strip("/") or "wattprint", username, password)
 
 
@@ -111,7 +115,9 @@ def push_webhook(messages: list[dict], url: str, timeout_s: float = 10.0) -> Del
             result.error = f"cannot reach the alert webhook {url}: {error}"
             break
         if not 200 <= status < 300:
-            result.error = f"the alert webhook {url} answered HTTP {status} for {message['alert_id']}"
+            result.error = (
+                f"the alert webhook {url} answered HTTP {status} for {message['alert_id']}"
+            )
             break
         result.delivered.append(message["alert_id"])
     return result

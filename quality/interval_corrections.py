@@ -74,8 +74,9 @@ def window_corrections(*, readings: pl.DataFrame, meters: pl.DataFrame,
     `readings` and `intervals` should cover HISTORY before the window and LOOKAHEAD after it.
     Gaps are owed only up to the newest reading: intervals of today that have not happened yet
     are not missing (the newest reading itself is owed by no one: a counter's reading at t
-    closes the interval before t, an interval register's opens the one at t). Only decisions on intervals inside the window are returned, so each window
-    owns its rows and a re-run replaces exactly them."""
+    closes the interval before t, an interval register's opens the one at t). Only decisions
+    on intervals inside the window are returned, so each window owns its rows and a re-run
+    replaces exactly them."""
     if readings.height == 0:
         return c.empty_overlay()
     r = normalize(readings)
