@@ -121,6 +121,47 @@ source_document                 text       yes  the publication the value comes 
 published_at                    timestamp  yes  when it was published, with offset or Z
 ==============================  =========  ===  ==========================================
 
+instruments — key instrument_id
+-------------------------------
+Contractual instruments for market-based Scope 2 (GHG Protocol Scope 2 Guidance, ch. 6-7). One
+row is one claim on one site's electricity. The residual mix is not an instrument: land it as
+factors (method residual_mix), so it is versioned and restated like any factor.
+
+==============================  =========  ===  ==========================================
+instrument_id                   text       yes  unique id: certificate serial range, or
+                                                contract + delivery period
+instrument_type                 text       yes  certificate | ppa | green_tariff |
+                                                supplier_specific
+scheme                          text       no   GO, REGO, REC, I-REC, T-REC, ...
+contract_id                     text       no   groups the rows of one contract
+site_id                         text       yes  the site whose consumption it is claimed for
+market                          text       yes  market boundary; applies only when it equals
+                                                the site's grid_region (a GO for FR never
+                                                covers a GB site)
+period_start                    timestamp  yes  inclusive, with offset or Z
+period_end                      timestamp  yes  exclusive; after period_start. One hour =
+                                                hour-stamped (hourly matching)
+volume                          number     no   energy covered, > 0; empty only for
+                                                green_tariff and supplier_specific (= all
+                                                supply of the period)
+volume_unit                     text       no   Wh | kWh | MWh | GWh (required with volume)
+emission_factor                 number     yes  >= 0; 0 for renewable certificates
+emission_factor_unit            text       yes  as published: kgCO2e/kWh, gCO2e/kWh,
+                                                tCO2e/MWh, kgCO2e/MWh, lbCO2e/MWh, (CO2
+                                                and CO2eq spellings alike; the list is
+                                                INSTRUMENT_FACTOR_UNITS)
+technology                      text       no   solar, wind, hydro, ...
+generator_id                    text       no   the generating facility
+supplier                        text       no   utility or seller
+retired                         boolean    yes  cancelled on the consumer's behalf; an
+                                                instrument that is not is never applied
+source_document                 text       yes  registry statement, contract, certificate
+==============================  =========  ===  ==========================================
+
+A later landed row with the same instrument_id replaces the earlier one (an instrument bought,
+later retired). Applied per interval in the quality order certificates/PPAs/green tariffs, then
+supplier-specific rates, then the residual mix (`dbt_project/models/marts/scope2/`).
+
 readings
 --------
 Meter exports come in every shape, so readings are read through a `ReadingsMapping`
@@ -143,6 +184,16 @@ READING_UNITS = ENERGY_UNITS | POWER_UNITS
 REGISTERS = frozenset({"counter_kwh", "interval_kwh", "power_kw"})
 QUALITIES = frozenset({"good", "estimated", "suspect"})
 
+# The rates an instrument may carry: per unit of electricity, exactly the units the warehouse's
+# unit_conversions seed converts to kgCO2e/kWh (a unit outside it would leave no figure).
+INSTRUMENT_FACTOR_UNITS = frozenset(
+    {
+        "kgCO2e/kWh", "gCO2e/kWh", "tCO2e/MWh", "kgCO2e/MWh", "tCO2e/GWh", "lbCO2e/MWh",
+        "lbCO2e/kWh", "kgCO2/kWh", "gCO2/kWh", "tCO2/MWh", "kgCO2/MWh", "tCO2/GWh", "lbCO2/MWh",
+        "lbCO2/kWh", "gCO2eq/kWh", "tCO2eq/MWh", "kgCO2eq/kWh",
+    }
+)
+
 FACTOR_UNIT_PATTERN = r"^(g|kg|t|lb)(CO2e|CO2|CH4|N2O)/(Wh|kWh|MWh|GWh|MJ|GJ|TJ|therm|l|m3|kg|t)$"
 
 ALLOWED: dict[str, dict[str, frozenset[str]]] = {
@@ -159,6 +210,11 @@ ALLOWED: dict[str, dict[str, frozenset[str]]] = {
         "gas": frozenset({"CO2e", "CO2", "CH4", "N2O"}),
     },
     "readings": {"quality": QUALITIES},
+    "instruments": {
+        "instrument_type": frozenset({"certificate", "ppa", "green_tariff", "supplier_specific"}),
+        "volume_unit": ENERGY_UNITS | frozenset({"GWh"}),
+        "emission_factor_unit": INSTRUMENT_FACTOR_UNITS,
+    },
 }
 
 # What "unknown X" says for each enumerated column.
@@ -172,6 +228,9 @@ ALLOWED_WHAT = {
     "granularity": "granularity",
     "gas": "gas",
     "quality": "quality flag",
+    "instrument_type": "instrument type",
+    "volume_unit": "energy unit",
+    "emission_factor_unit": "emission factor unit",
 }
 
 KEYS: dict[str, tuple[str, ...]] = {
@@ -181,6 +240,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "bills": ("bill_id",),
     "production": ("batch_id",),
     "factors": ("factor_id", "version", "gas", "valid_from"),
+    "instruments": ("instrument_id",),
 }
 
 Parser = Callable[[pl.Series, pl.Series, str], tuple[pl.Series, pl.DataFrame]]

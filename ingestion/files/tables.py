@@ -100,6 +100,7 @@ SPAN_COLUMNS: dict[str, tuple[str, str]] = {
     "bills": ("period_start", "period_end"),
     "production": ("start_ts", "end_ts"),
     "factors": ("valid_from", "valid_to"),
+    "instruments": ("period_start", "period_end"),
 }
 
 
@@ -212,7 +213,34 @@ def _row_rules(
                 "tCO2/MWh, gCO2e/kWh or lbCO2/MWh",
             )
         )
+    elif kind == "instruments":
+        out.extend(_instrument_rules(where))
     return out
+
+
+def _instrument_rules(where) -> list[pl.DataFrame]:
+    c = pl.col
+    return [
+        where(
+            c("period_end") <= c("period_start"),
+            "period_end",
+            "period_end is not after period_start (the period is empty)",
+        ),
+        where(c("volume") <= 0, "volume", "volume must be above 0 (or empty)"),
+        where(
+            c("volume").is_null()
+            & ~c("instrument_type").is_in(["green_tariff", "supplier_specific"]),
+            "volume",
+            "a certificate or PPA needs a volume (only green tariffs and supplier-specific rates "
+            "may cover all supply of their period)",
+        ),
+        where(
+            c("volume").is_not_null() & c("volume_unit").is_null(),
+            "volume_unit",
+            "volume_unit is required with a volume (Wh, kWh, MWh or GWh)",
+        ),
+        where(c("emission_factor") < 0, "emission_factor", "a negative emission factor"),
+    ]
 
 
 def without_problem_rows(frame: pl.DataFrame, found: list[pl.DataFrame]) -> pl.DataFrame:

@@ -7,8 +7,10 @@ From each new file we derive the days it can change:
   t closes the interval before t, which may belong to the previous day);
 - production: the local days its batches span;
 - bills: every day of the billed period;
-- factors: every day inside the changed validity windows (only days that have readings matter —
-  the caller clips to them);
+- factors: every day inside the file's validity windows (only days that have readings matter —
+  the caller clips to them). The landing sensor does not watch factors and instruments: the
+  factor sensor (orchestration/defs/factors) re-runs only the emission models, and only inside
+  the windows where the factor in effect changes (ingestion/factors/impact.py);
 - a day inside a billed period pulls in the whole period, because the reconciliation factor of a
   bill is computed over all of its days.
 """
@@ -23,7 +25,9 @@ from zoneinfo import ZoneInfo
 import duckdb
 
 INTERVAL = timedelta(minutes=15)
-WATCHED = ("readings", "production", "bills", "factors")
+WATCHED = ("readings", "production", "bills")
+# What the factor sensor watches: a new factor version or instrument changes emissions, not energy.
+FACTOR_KINDS = ("factors", "instruments")
 
 
 @dataclass(frozen=True)
@@ -33,10 +37,12 @@ class LandedFile:
     ctime_ns: int
 
 
-def new_files(landing_root: Path, after_ctime_ns: int) -> list[LandedFile]:
-    """Landed data files whose ctime is after the cursor, oldest first."""
+def new_files(
+    landing_root: Path, after_ctime_ns: int, kinds: tuple[str, ...] = WATCHED
+) -> list[LandedFile]:
+    """Landed data files of `kinds` whose ctime is after the cursor, oldest first."""
     found = []
-    for kind in WATCHED:
+    for kind in kinds:
         for path in (landing_root / kind).rglob("*.parquet"):
             if path.name == "_schema.parquet" or path.name.startswith("."):
                 continue

@@ -6,6 +6,9 @@ UTC. Values are stored *as published* (value + unit): unit conversion happens in
 `unit_conversions` seed, so an auditor can see both the raw figure and the rule that converted it.
 
 Semantics worth knowing:
+- meters.energy_carrier: null or `electricity` for the electricity meter tree; `natural_gas`,
+  `diesel`, `lpg`, ... make a fuel meter (register `counter` or `interval`, unit m3, l, kg, kWh,
+  ...) whose readings feed Scope 1 (dbt: stg_landing__fuel_meters → fct_scope1_daily).
 - readings.ts: for `counter_kwh` registers the instant of the counter reading; for `interval_kwh`
   and `power_kw` registers the START of the interval the value covers (importers convert
   interval-end exports).
@@ -13,6 +16,14 @@ Semantics worth knowing:
   when metered, else the nearest metered node upstream (whose residual is allocated to it).
 - bills: period_start and period_end are site-local dates, both inclusive, as printed on a bill.
 - factors: valid_from inclusive, valid_to exclusive, UTC.
+- orders: each landed file is one export of the order book (ERP / MES) as of `snapshot_at`; a
+  later snapshot supersedes an earlier one for its site (rows are never updated in place). An
+  order is a production order for one operation: `process_step` names a process step of the
+  equipment registry (e.g. `reflow`), and only lines with equipment of that step can run it;
+  null means any line that has made the SKU. `quantity` is in good units; `due_ts` is when the
+  operation must be finished; `created_at` orders the book first-in-first-out.
+- instruments: period_start inclusive, period_end exclusive, UTC; a later landed row with the
+  same instrument_id replaces the earlier one (a certificate bought, later retired).
 """
 
 from __future__ import annotations
@@ -23,7 +34,10 @@ import polars as pl
 
 UTC_TS = pl.Datetime("us", "UTC")
 
-LandingKind = Literal["sites", "meters", "equipment", "readings", "bills", "production", "factors"]
+LandingKind = Literal[
+    "sites", "meters", "equipment", "readings", "bills", "production", "factors", "orders",
+    "instruments",
+]
 
 # Columns every landed row carries, added by LandingZone.write (not by producers).
 LINEAGE_COLUMNS: dict[str, pl.DataType] = {
@@ -49,13 +63,19 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "meter_kind": pl.String(),  # utility | main | sub | equipment
         "measures_kind": pl.String(),  # site | area | line | equipment
         "measures_id": pl.String(),
-        "register": pl.String(),  # counter_kwh | interval_kwh | power_kw
-        "unit": pl.String(),  # unit of the raw value: kWh | Wh | MWh | kW | W | MW
+        # electricity: counter_kwh | interval_kwh | power_kw; fuel meters: counter | interval
+        "register": pl.String(),
+        # unit of the raw value: kWh | Wh | MWh | kW | W | MW; fuel: m3 | l | kg | t | kWh | ...
+        "unit": pl.String(),
         "multiplier": pl.Float64(),  # CT/VT ratio applied to the raw value
         "rollover_value": pl.Float64(),  # counter wraps to 0 at this value (counters only)
         "interval_minutes": pl.Int32(),
         "installed_at": UTC_TS,
         "removed_at": UTC_TS,  # null while in service
+        # what the meter measures: electricity (null means electricity, as before the column
+        # existed) or a fuel burnt on site — natural_gas | diesel | lpg — whose readings feed
+        # Scope 1 (ISO 14064-1 Category 1) instead of the electricity chain
+        "energy_carrier": pl.String(),
     },
     "equipment": {
         "equipment_id": pl.String(),
@@ -122,6 +142,42 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "source_document": pl.String(),
         "published_at": UTC_TS,
     },
+    "orders": {
+        "order_id": pl.String(),
+        "site_id": pl.String(),
+        "sku": pl.String(),
+        "process_step": pl.String(),  # the operation's work centre; null: any line for the SKU
+        "quantity": pl.Int64(),  # good units
+        "due_ts": UTC_TS,
+        "priority": pl.Float64(),  # weight in the on-time share; null counts as 1
+        "status": pl.String(),  # open | shipped | cancelled
+        "created_at": UTC_TS,  # entered the book: first-in-first-out order
+        "shipped_at": UTC_TS,  # null unless shipped
+        "snapshot_at": UTC_TS,  # as-of time of the export the row belongs to
+    },
+    # Contractual instruments for market-based Scope 2 (GHG Protocol Scope 2 Guidance ch. 7):
+    # certificates (GO, REGO, REC, I-REC, T-REC), PPAs, green tariffs and supplier-specific
+    # rates. The residual mix is not an instrument: it is a published factor (method
+    # residual_mix) and lands as factors, with versions and validity windows.
+    "instruments": {
+        "instrument_id": pl.String(),
+        "instrument_type": pl.String(),  # certificate | ppa | green_tariff | supplier_specific
+        "scheme": pl.String(),  # GO, REGO, REC, I-REC, T-REC, ...
+        "contract_id": pl.String(),
+        "site_id": pl.String(),
+        "market": pl.String(),  # market boundary; must equal the site's grid_region to apply
+        "period_start": UTC_TS,
+        "period_end": UTC_TS,  # a one-hour period makes the instrument hour-stamped
+        "volume": pl.Float64(),  # empty = all supply of the period (green tariff, supplier)
+        "volume_unit": pl.String(),  # Wh | kWh | MWh | GWh
+        "emission_factor": pl.Float64(),  # 0 for renewable certificates
+        "emission_factor_unit": pl.String(),  # as published, e.g. kgCO2e/kWh, tCO2e/MWh
+        "technology": pl.String(),
+        "generator_id": pl.String(),
+        "supplier": pl.String(),
+        "retired": pl.Boolean(),  # cancelled on the consumer's behalf; if not, never applied
+        "source_document": pl.String(),
+    },
 }
 
 KINDS: tuple[str, ...] = tuple(SCHEMAS)
@@ -168,6 +224,28 @@ REQUIRED: dict[str, tuple[str, ...]] = {
         "source_document",
         "published_at",
     ),
+    "orders": (
+        "order_id",
+        "site_id",
+        "sku",
+        "quantity",
+        "due_ts",
+        "status",
+        "created_at",
+        "snapshot_at",
+    ),
+    "instruments": (
+        "instrument_id",
+        "instrument_type",
+        "site_id",
+        "market",
+        "period_start",
+        "period_end",
+        "emission_factor",
+        "emission_factor_unit",
+        "retired",
+        "source_document",
+    ),
 }
 
 # Hive partition columns per kind, derived from the rows by LandingZone.write.
@@ -175,6 +253,7 @@ PARTITIONS: dict[str, tuple[str, ...]] = {
     "readings": ("site", "date"),
     "production": ("site", "date"),
     "bills": ("site",),
+    "orders": ("site",),
 }
 
 

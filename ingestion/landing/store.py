@@ -72,10 +72,15 @@ class LandingZone:
         self.quarantine_root = self.home / "quarantine"
 
     def init(self) -> None:
-        """Create every kind's folder with its `_schema.parquet` (idempotent)."""
+        """Create every kind's folder with its `_schema.parquet` (idempotent).
+
+        A marker written by an older version lacks the columns added since (e.g.
+        meters.energy_carrier): it is replaced by the current zero-row schema, so the dbt
+        sources (read with union_by_name) see every column even in a home whose landed files
+        all predate it. The marker holds no rows, so replacing it changes no landed data."""
         for kind in SCHEMAS:
             marker = self.root / kind / "_schema.parquet"
-            if not marker.exists():
+            if not marker.exists() or pl.read_parquet_schema(marker) != empty_frame(kind).schema:
                 _atomic_write_parquet(empty_frame(kind), marker)
 
     def kind_root(self, kind: str) -> Path:

@@ -309,7 +309,8 @@ def dual_report(
                 continue
             if matching == "hourly" and tier == 1 and not hourly_stamped:
                 entry["reason"] = (
-                    f"hourly matching: the instrument is not hour-stamped (period {rec['__len']})"
+                    "hourly matching: the instrument is not hour-stamped (period of "
+                    f"{rec['__len'].total_seconds() / 3600:g} h)"
                 )
                 continue
             lo, hi = bounds

@@ -3,9 +3,10 @@
 An *instrument* conveys the emission rate of some electricity to a consumer (GHG Protocol
 Scope 2 Guidance, ch. 7): energy attribute certificates (GOs, REGOs, RECs, I-RECs, T-RECs,
 ...), power purchase agreements, green tariffs, and a supplier's own (supplier-specific)
-emission rate. Instruments are not yet a landing kind; `INSTRUMENT_SCHEMA` is the proposed
-contract (same conventions as `ingestion.landing.schemas`: UTC timestamps, values and units
-as published).
+emission rate. Instruments are a landing kind: `INSTRUMENT_SCHEMA` is
+`ingestion.landing.schemas.SCHEMAS["instruments"]` (UTC timestamps, values and units as
+published), imported with `wattprint import instruments FILE` and applied in the warehouse by
+`dbt_project/models/marts/scope2/` with the same rules as `models.scope2.dual`.
 
 One row = one claim that may be applied to one site's consumption:
 
@@ -52,7 +53,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ingestion.factors.units import UnknownUnit, energy_to_kwh, to_kg_per_kwh
 from ingestion.files.errors import Problem
-from ingestion.landing.schemas import UTC_TS
+from ingestion.landing.schemas import REQUIRED, SCHEMAS, UTC_TS
 
 InstrumentType = Literal["certificate", "ppa", "green_tariff", "supplier_specific"]
 INSTRUMENT_TYPES: tuple[str, ...] = ("certificate", "ppa", "green_tariff", "supplier_specific")
@@ -60,37 +61,9 @@ INSTRUMENT_TYPES: tuple[str, ...] = ("certificate", "ppa", "green_tariff", "supp
 TIER: dict[str, int] = {"certificate": 1, "ppa": 1, "green_tariff": 1, "supplier_specific": 2}
 UNLIMITED_TYPES = frozenset({"green_tariff", "supplier_specific"})  # volume may be empty
 
-INSTRUMENT_SCHEMA: dict[str, pl.DataType] = {
-    "instrument_id": pl.String(),
-    "instrument_type": pl.String(),
-    "scheme": pl.String(),
-    "contract_id": pl.String(),
-    "site_id": pl.String(),
-    "market": pl.String(),
-    "period_start": UTC_TS,
-    "period_end": UTC_TS,
-    "volume": pl.Float64(),
-    "volume_unit": pl.String(),
-    "emission_factor": pl.Float64(),
-    "emission_factor_unit": pl.String(),
-    "technology": pl.String(),
-    "generator_id": pl.String(),
-    "supplier": pl.String(),
-    "retired": pl.Boolean(),
-    "source_document": pl.String(),
-}
-INSTRUMENT_REQUIRED: tuple[str, ...] = (
-    "instrument_id",
-    "instrument_type",
-    "site_id",
-    "market",
-    "period_start",
-    "period_end",
-    "emission_factor",
-    "emission_factor_unit",
-    "retired",
-    "source_document",
-)
+# One contract for the landing zone, the warehouse and this library.
+INSTRUMENT_SCHEMA: dict[str, pl.DataType] = SCHEMAS["instruments"]
+INSTRUMENT_REQUIRED: tuple[str, ...] = REQUIRED["instruments"]
 
 
 class Instrument(BaseModel):
