@@ -133,6 +133,18 @@ def _level_sd(errors: list[tuple[float, float]]) -> float:
     return float(np.sqrt(max(0.0, np.mean(e[:, 0] ** 2) - np.mean(e[:, 1] ** 2))))
 
 
+def gap_free_history(bundle: SeriesBundle) -> pl.DataFrame:
+    """The observed history's tail without gaps: the backtest needs a regular grid for its
+    positions and the seasonal-naive lags."""
+    hist = bundle.history().drop_nulls("y")
+    if hist.height < 2:
+        return hist
+    ds = hist["ds"]
+    step = ds.diff().drop_nulls().mode().min()
+    gaps = np.flatnonzero((ds.diff() != step).fill_null(False).to_numpy())
+    return hist.slice(int(gaps[-1])) if gaps.size else hist
+
+
 def rolling_origin(
     bundle: SeriesBundle,
     cfg: HorizonConfig,
@@ -147,13 +159,7 @@ def rolling_origin(
 ) -> BacktestScore:
     """Backtest the bundle's history. `make_model()` returns an unfitted forecaster with
     fit(frame) / predict(frame) (see provider.ProphetForecaster)."""
-    hist = bundle.history().drop_nulls("y")
-    # Regular grid needed for positions and seasonal-naive lags: keep the gap-free tail.
-    ds = hist["ds"]
-    step = ds.diff().drop_nulls().mode().min()
-    gaps = np.flatnonzero((ds.diff() != step).fill_null(False).to_numpy())
-    if gaps.size:
-        hist = hist.slice(int(gaps[-1]))
+    hist = gap_free_history(bundle)
     n, horizon = hist.height, cfg.horizon
     calibration, scored = cutoffs(n, horizon, cfg)
     if not scored:
@@ -170,8 +176,10 @@ def rolling_origin(
         cutoff = hist["ds"][c]
         test = hist.slice(c, horizon)
         frame, projections = project(
-            hist.slice(train_lo, c - train_lo + horizon), projected, cutoff, bundle.freq,
-            projection_days, mask=projected, normals=temperature_normals,
+            # Known regressors keep their values; where even they are null (the plan ends
+            # before the history does) they are projected, as in the final forecast.
+            hist.slice(train_lo, c - train_lo + horizon), list(bundle.regressors), cutoff,
+            bundle.freq, projection_days, mask=projected, normals=temperature_normals,
             fit_days=projection_fit_days)
         future = frame.filter(pl.col("ds") >= cutoff)
         deviations = (deviation_paths(projections, future.height, samples, seed=c)

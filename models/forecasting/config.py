@@ -28,6 +28,9 @@ class ProphetSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     interval_width: float = Field(0.80, gt=0, lt=1)
+    # 'flat': no trend at all — for horizons longer than the history, where any slope fitted
+    # on a few weeks would be extrapolated over months.
+    growth: Literal["linear", "flat"] = "linear"
     uncertainty_samples: int = Field(400, ge=50)
     # Stiffer than Prophet's 0.05: a plant's load has no trend of its own beyond what the plan
     # and the weather explain, and a flexible trend extrapolated a month out is the largest
@@ -92,6 +95,34 @@ class ShiftCalendar(BaseModel):
         if not self.starts or any(not 0 <= h < 24 for h in self.starts.values()):
             raise ValueError("shift start hours must be 0-23")
         return self
+
+
+def fit_to_history(cfg: HorizonConfig, periods: int) -> tuple[HorizonConfig | None, str | None]:
+    """The backtest `cfg` shrunk to a history of `periods` observed periods, and a note saying
+    what was shrunk (None when nothing was). A young warehouse (the 14-day demo, a plant in its
+    first weeks) still gets an honest, if short, rolling-origin score instead of none:
+
+    - enough history for the configured backtest (min_train + horizon): unchanged;
+    - otherwise the backtest horizon becomes at most half the history and the folds train on at
+      least the other half (never less than one season, which the seasonal-naive baseline
+      needs); the forecast's own horizon is not changed, only the horizon it is scored on;
+    - less than two seasons (14 days, 48 hours): no backtest (None) — nothing to score.
+    """
+    b = cfg.backtest
+    if periods >= b.min_train + cfg.horizon:
+        return cfg, None
+    half = periods // 2
+    if half < cfg.season_length:
+        return None, (f"no backtest: {periods} {cfg.freq} periods of history, at least "
+                      f"{2 * cfg.season_length} needed")
+    horizon = min(cfg.horizon, half)
+    min_train = max(cfg.season_length, min(b.min_train, half))
+    shrunk = cfg.model_copy(update={
+        "horizon": horizon, "backtest": b.model_copy(update={"min_train": min_train})})
+    what = (f"backtest horizon {horizon} instead of {cfg.horizon}, " if horizon < cfg.horizon
+            else "")
+    return shrunk, (f"short history ({periods} {cfg.freq} periods): {what}folds train from "
+                    f"{min_train} periods instead of {b.min_train}")
 
 
 def default_hourly() -> HorizonConfig:

@@ -106,12 +106,13 @@ def _fit_predict(bundle: SeriesBundle, config: ForecastConfig, horizon: int,
     return model, pred, samples, tuple(sorted(projections))
 
 
-def forecast_series(bundle: SeriesBundle, config: ForecastConfig, *, backtest: bool = True
-                    ) -> Forecast:
-    """Backtest (rolling origin), then fit on the history and forecast `bundle.horizon`."""
+def forecast_series(bundle: SeriesBundle, config: ForecastConfig, *, backtest: bool = True,
+                    score: BacktestScore | None = None) -> Forecast:
+    """Backtest (rolling origin), then fit on the history and forecast `bundle.horizon`.
+    `score`: a backtest already run (e.g. the 30-day one, for a longer horizon): carried, its
+    interval calibration and level error applied, no new backtest."""
     cfg = config.horizon(bundle.freq)
-    score = None
-    if backtest:
+    if backtest and score is None:
         score = rolling_origin(bundle, cfg, lambda: make_forecaster(bundle, config),
                                projection_days=config.projection_days,
                                projection_fit_days=config.projection_fit_days,
@@ -163,11 +164,8 @@ def forecast_until(daily: SeriesBundle, config: ForecastConfig, end: date,
     if daily.freq != "daily":
         raise ValueError("forecast_until needs a daily bundle")
     horizon = (datetime.combine(end, datetime.min.time()) - daily.history_end).days + 1
-    fc = forecast_series(extend(daily, max(horizon, 1)), config, backtest=False)
-    if backtest is not None and fc.samples is not None:
-        samples = with_level_error(fc.samples, fc.frame["yhat"].to_numpy(), backtest.level_sd)
-        return replace(fc, backtest=backtest, samples=samples)
-    return replace(fc, backtest=backtest)
+    return forecast_series(extend(daily, max(horizon, 1)), config, backtest=False,
+                           score=backtest)
 
 
 def forecast_monthly(daily: SeriesBundle, config: ForecastConfig, *, months: int | None = None,
@@ -196,3 +194,66 @@ def forecast_monthly(daily: SeriesBundle, config: ForecastConfig, *, months: int
                      "days_actual": actual.height, "days_forecast": int(sel.sum())})
     return MonthlyForecast(scope=daily.scope.name, target=daily.target, unit=daily.unit,
                            frame=pl.DataFrame(rows), daily=fc)
+
+
+@dataclass(frozen=True)
+class Window:
+    """A site-local calendar period [start, end] (dates, inclusive) to total up."""
+
+    kind: str  # month / quarter / year
+    label: str  # 2026-01 / 2026-Q1 / 2026
+    start: date
+    end: date
+
+
+def window_totals(fc: Forecast, actual: pl.DataFrame, windows: list[Window],
+                  width: float = 0.8) -> pl.DataFrame:
+    """Per window: the actual so far (`actual`: ds, y — observed complete days), an estimate
+    for the window's days before the forecast starts that have no observation (their mean
+    actual day: a warehouse that starts mid-quarter, a day dropped as incomplete), the forecast
+    of the rest from the daily forecast's sample paths, and total = the three added up with
+    the 80% interval of the forecast part. The forecast must reach each window's end."""
+    first_fc = fc.frame["ds"].min().date()
+    last_fc = fc.frame["ds"].max().date()
+    days = actual.with_columns(pl.col("ds").cast(pl.Date).alias("_d"))
+    fdays = fc.frame["ds"].cast(pl.Date)
+    rows = []
+    for w in windows:
+        if w.end > last_fc:
+            raise ValueError(f"the forecast ends {last_fc}, before the end of {w.label}")
+        seen = days.filter((pl.col("_d") >= w.start) & (pl.col("_d") <= w.end)
+                           & (pl.col("_d") < first_fc))
+        before = max(0, (min(w.end, first_fc - timedelta(days=1)) - w.start).days + 1)
+        missing = before - seen.height
+        a = float(seen["y"].sum())
+        estimate = a / seen.height * missing if seen.height and missing > 0 else 0.0
+        sel = ((fdays >= w.start) & (fdays <= w.end)).to_numpy()
+        point, lo, hi = _total(fc.frame.filter(pl.Series(sel)),
+                               None if fc.samples is None else fc.samples[sel], width)
+        if not sel.any():
+            point = lo = hi = 0.0
+        lo = max(lo, 0.0)  # the paths are not clipped; a total of energy never goes below 0
+        base = a + estimate
+        rows.append({"kind": w.kind, "label": w.label, "start": w.start, "end": w.end,
+                     "actual": a, "missing_estimate": estimate, "forecast": point,
+                     "forecast_lower": lo, "forecast_upper": hi, "total": base + point,
+                     "total_lower": base + lo, "total_upper": base + hi,
+                     "days_actual": seen.height, "days_missing": max(missing, 0),
+                     "days_forecast": int(sel.sum())})
+    return pl.DataFrame(rows)
+
+
+def calendar_windows(as_of: date) -> list[Window]:
+    """The months, quarters and the year from the one holding `as_of` (the last day with
+    actuals) to the end of its year: what the monthly horizon reports."""
+    out = []
+    for m in range(as_of.month, 13):
+        start = date(as_of.year, m, 1)
+        end = (date(as_of.year + (m == 12), 1 if m == 12 else m + 1, 1) - timedelta(days=1))
+        out.append(Window("month", f"{as_of.year}-{m:02d}", start, end))
+    for q in range((as_of.month - 1) // 3 + 1, 5):
+        start = date(as_of.year, 3 * q - 2, 1)
+        end = (date(as_of.year + (q == 4), 1 if q == 4 else 3 * q + 1, 1) - timedelta(days=1))
+        out.append(Window("quarter", f"{as_of.year}-Q{q}", start, end))
+    out.append(Window("year", str(as_of.year), date(as_of.year, 1, 1), date(as_of.year, 12, 31)))
+    return out

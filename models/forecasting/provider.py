@@ -48,7 +48,7 @@ class ProphetForecaster:
 
         s = self.settings
         model = Prophet(
-            growth="linear",
+            growth=s.growth,
             n_changepoints=s.n_changepoints,
             changepoint_prior_scale=s.changepoint_prior_scale,
             seasonality_prior_scale=s.seasonality_prior_scale,

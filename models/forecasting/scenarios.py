@@ -74,22 +74,27 @@ class TouTariff(BaseModel):
 
 def hourly_profile(energy: pl.DataFrame, equipment: pl.DataFrame, factors: pl.DataFrame,
                    *, timezone: str = "Asia/Taipei", tariff: TouTariff | None = None,
-                   hourly_factor_id: str = "TW-GRID-HOURLY-SIM",
+                   hourly_factor_id: str | None = "TW-GRID-HOURLY-SIM",
                    annual_factor_id: str = "TW-MOEA-GRID") -> pl.DataFrame:
     """Per (equipment, UTC hour): kwh, the equipment's registry fields, the local time, the
-    hour's grid intensity (g/kWh), the annual factor (kg/kWh) and the TOU price."""
+    hour's grid intensity (g/kWh), the annual factor (kg/kWh) and the TOU price.
+    `hourly_factor_id` None: no hourly intensity is published for the grid, the annual factor
+    stands in for every hour (and shifting load in time then earns nothing)."""
     tariff = tariff or TouTariff()
     e = utc_naive(energy, "interval_start_utc").with_columns(pl.col("kwh").cast(pl.Float64))
     hourly = e.group_by("equipment_id", pl.col("interval_start_utc").dt.truncate("1h")
                         .alias("hour_utc")).agg(pl.col("kwh").sum())
     eq = equipment.select("equipment_id", "equipment_type", "line_id", "process_step",
                           "nameplate_kw", "idle_load_fraction", "running_load_fraction")
-    out = hourly.join(eq, on="equipment_id", how="left").join(
-        hourly_intensity(factors, hourly_factor_id), on="hour_utc", how="left")
+    out = hourly.join(eq, on="equipment_id", how="left")
     out = out.with_columns(to_local(pl.col("hour_utc"), timezone).alias("local"))
     annual = _annual_factor(factors, annual_factor_id)
     out = out.with_columns(pl.col("local").dt.year().alias("_y")).join(annual, on="_y",
                                                                          how="left").drop("_y")
+    if hourly_factor_id is None:
+        out = out.with_columns((pl.col("annual_kg_per_kwh") * 1000.0).alias("grid_intensity"))
+    else:
+        out = out.join(hourly_intensity(factors, hourly_factor_id), on="hour_utc", how="left")
     return out.with_columns(tariff.price(pl.col("local")).alias("price")).sort(
         "equipment_id", "hour_utc")
 
@@ -284,6 +289,20 @@ class OnSiteSolar(BaseModel):
 Measure = HvacControlUpgrade | CompressedAirLeakRepair | FlexibleLoadShift | OnSiteSolar
 
 
+def not_applicable(measure: Measure, equipment: pl.DataFrame) -> str | None:
+    """Why the measure does not apply to this plant (None: it does): an HVAC upgrade needs air
+    handlers or chillers, a leak repair an air compressor, a load shift its line."""
+    types = set(equipment["equipment_type"].drop_nulls().to_list())
+    if isinstance(measure, HvacControlUpgrade) and not types & {"air_handler", "chiller"}:
+        return "no air handler or chiller in the registry"
+    if isinstance(measure, CompressedAirLeakRepair) and "air_compressor" not in types:
+        return "no air compressor in the registry"
+    if isinstance(measure, FlexibleLoadShift) and measure.line_id not in set(
+            equipment["line_id"].drop_nulls().to_list()):
+        return f"no equipment on line {measure.line_id}"
+    return None
+
+
 def default_measures(shift_lines: tuple[str, ...] = ("L4-TEST",)) -> list[Measure]:
     shifts = [FlexibleLoadShift(line_id=line, name=f"Shift flexible load ({line})")
               for line in shift_lines]
@@ -324,6 +343,8 @@ def evaluate_measures(profile: pl.DataFrame, equipment: pl.DataFrame,
             "kwh_saved": kwh,
             "kwh_shifted": shifted,
             "energy_reduction_pct": 100 * kwh / base_kwh,
+            "kg_co2e_saved": kg_h,
+            "kg_co2e_saved_annual_factor": kg_a,
             "tco2e_saved": kg_h / 1000,
             "reduction_pct": 100 * kg_h / base_kg_h,
             "reduction_pct_annual_factor": 100 * kg_a / base_kg_a,
@@ -333,6 +354,41 @@ def evaluate_measures(profile: pl.DataFrame, equipment: pl.DataFrame,
             "assumptions": m.assumptions(),
         })
     return pl.DataFrame(rows)
+
+
+MEASURE_KINDS = ("hvac", "air", "shift", "solar")
+
+
+def build_measures(kinds: tuple[str, ...] = MEASURE_KINDS, lines: tuple[str, ...] = (),
+                   solar_kwp: float | None = None) -> list[Measure]:
+    """The measures by short name: hvac, air (compressed-air leaks), shift (one per line in
+    `lines`), solar (`solar_kwp` kWp, default 300)."""
+    unknown = set(kinds) - set(MEASURE_KINDS)
+    if unknown:
+        raise ValueError(f"unknown measure(s) {sorted(unknown)}: choose from "
+                         f"{', '.join(MEASURE_KINDS)}")
+    out: list[Measure] = []
+    if "hvac" in kinds:
+        out.append(HvacControlUpgrade())
+    if "air" in kinds:
+        out.append(CompressedAirLeakRepair())
+    if "shift" in kinds:
+        out += [FlexibleLoadShift(line_id=line, name=f"Shift flexible load ({line})")
+                for line in lines]
+    if "solar" in kinds:
+        out.append(OnSiteSolar() if solar_kwp is None else OnSiteSolar(kwp=solar_kwp))
+    return out
+
+
+def compare(profile: pl.DataFrame, equipment: pl.DataFrame, measures: list[Measure]
+            ) -> tuple[pl.DataFrame, list[tuple[str, str]]]:
+    """evaluate_measures on the measures that apply to the plant; the others come back as
+    (name, why not) instead of a row with a full investment and no saving."""
+    skipped = [(m.name, why) for m in measures if (why := not_applicable(m, equipment))]
+    usable = [m for m in measures if not not_applicable(m, equipment)]
+    if not usable:
+        return pl.DataFrame(), skipped
+    return evaluate_measures(profile, equipment, usable), skipped
 
 
 REFERENCE = (("HVAC control upgrade", 4.2, 14), ("Compressed-air optimisation", 3.8, 7))

@@ -230,8 +230,13 @@ def production_regressors(production: pl.DataFrame, lines: list[str], tz: str, f
     for n in [*names, "planned_units"]:
         if n not in out.columns:
             out = out.with_columns(pl.lit(0.0).alias(n))
-    lo = local_period(pl.lit(prod["start_utc"].min()), tz, freq)
-    hi = to_local(pl.lit(prod["end_utc"].max()), tz)
+    # The plan's span is the whole production table's, not only these lines': a line without
+    # a batch while the others have theirs is planned idle, not unknown.
+    span = production
+    for col in ("start_utc", "end_utc"):
+        span = utc_naive(span, col)
+    lo = local_period(pl.lit(span["start_utc"].min()), tz, freq)
+    hi = to_local(pl.lit(span["end_utc"].max()), tz)
     inside = (pl.col("ds") >= lo) & (pl.col("ds") < hi)
     out = out.with_columns(
         *[pl.when(inside).then(pl.col(n).fill_null(0.0)).otherwise(None).alias(n)

@@ -61,7 +61,7 @@ class ReplanRequest:
     rest of the quarter may still emit (target − actual to date)."""
 
     site_id: str
-    quarter: str  # e.g. 2026Q2
+    quarter: str  # e.g. 2026-Q2
     quarter_start: date
     quarter_end: date  # inclusive
     as_of: date  # last day with actuals
@@ -110,6 +110,18 @@ def quarter_of(d: date) -> int:
     return (d.month - 1) // 3 + 1
 
 
+def quarter_label(year: int, q: int) -> str:
+    """'2026-Q1': the label the target tables and re-plan requests carry."""
+    return f"{year}-Q{q}"
+
+
+def exceeds(projected: float, target: float, threshold: float) -> bool:
+    """The re-plan trigger: the projection is more than `threshold` (a fraction) over the
+    target. Compared as projected > target x (1 + threshold), not as a ratio minus one, so a
+    projection of exactly 1,050 against 1,000 at 5% does not fire on a rounding error."""
+    return projected > target * (1.0 + threshold)
+
+
 def quarter_bounds(year: int, q: int) -> tuple[date, date]:
     """First and last day (inclusive) of the quarter."""
     start = date(year, 3 * q - 2, 1)
@@ -145,7 +157,7 @@ def quarterly_targets(target: ReductionTarget) -> pl.DataFrame:
         a, e = quarter_bounds(target.year, q)
         per_unit = (b.kg_co2e[q - 1] / b.units[q - 1] * target.factor
                     if b.units and b.units[q - 1] else None)
-        rows.append({"quarter": f"{target.year}Q{q}", "start": a, "end": e,
+        rows.append({"quarter": quarter_label(target.year, q), "start": a, "end": e,
                      "baseline_kg": b.kg_co2e[q - 1], "target_kg": b.kg_co2e[q - 1] * target.factor,
                      "target_kg_per_unit": per_unit})
     units = sum(b.units) if b.units else None
@@ -182,6 +194,14 @@ def daily_progress(target: ReductionTarget, actual_daily: pl.DataFrame, quarter:
             (pl.col("cum_kg") / pl.col("good_units").cum_sum()).alias("cum_kg_per_unit"),
             pl.lit(q["target_kg_per_unit"]).alias("target_kg_per_unit"))
     return out
+
+
+def status_of(projected: float, upper: float, budget: float, threshold: float) -> Status:
+    """'replan' when the projection exceeds the budget by more than the threshold, 'at_risk'
+    when it exceeds it at all or the upper end of its interval does, else 'on_track'."""
+    if exceeds(projected, budget, threshold):
+        return "replan"
+    return "at_risk" if projected > budget or upper > budget else "on_track"
 
 
 def check_quarter(
@@ -236,15 +256,12 @@ def check_quarter(
     if target.basis == "per_unit":
         if target_pu is None or units_total is None:
             raise ValueError("per-unit targets need baseline units and actual good_units")
-        excess = projected / units_total / target_pu - 1
-        over_upper = upper / units_total > target_pu
-        need = projected - target_pu * units_total
+        budget = target_pu * units_total  # the per-unit target as kg at the projected units
     else:
-        excess = projected / q["target_kg"] - 1
-        over_upper = upper > q["target_kg"]
-        need = projected - q["target_kg"]
-    status: Status = ("replan" if excess > target.replan_threshold
-                      else "at_risk" if excess > 0 or over_upper else "on_track")
+        budget = q["target_kg"]
+    excess = projected / budget - 1
+    need = projected - budget
+    status = status_of(projected, upper, budget, target.replan_threshold)
     label = q["quarter"]
     message = (f"{label}: projected {projected:,.0f} kg [{lower:,.0f}, {upper:,.0f}] vs target "
                f"{q['target_kg']:,.0f} kg ({excess:+.1%} on the {target.basis} basis) → {status}")

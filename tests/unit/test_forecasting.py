@@ -299,7 +299,7 @@ def test_replan_request_carries_what_planning_needs():
     target = ReductionTarget(baseline=_baseline(), year=2026, reduction_pct=5)
     actual, fc, samples = _actual_and_forecast(1100.0, 1100.0)
     r = check_quarter(target, actual, fc, samples, now=datetime(2026, 5, 1)).replan
-    assert r.quarter == "2026Q2" and r.as_of == date(2026, 4, 30) and r.remaining_days == 61
+    assert r.quarter == "2026-Q2" and r.as_of == date(2026, 4, 30) and r.remaining_days == 61
     assert r.actual_to_date_kg == pytest.approx(33_000)
     assert r.remaining_budget_kg == pytest.approx(86_450 - 33_000)
     assert r.required_reduction_kg == pytest.approx(91 * 1100 - 86_450)
