@@ -45,6 +45,9 @@ Observed — in the landing schemas of `ingestion/landing/schemas.py`, all times
   three-stage TOU tariff + pro-rata capacity charge; supplier Taipower.
 - `factors`: `TW-MOEA-GRID` annual (0.494 kgCO2e/kWh in 2026, version "<year>.1", valid local
   calendar year) and `TW-GRID-HOURLY-SIM` hourly (gCO2e/kWh, one row per UTC hour).
+- `orders`: the order book as of the run's end — open production orders per operation
+  (process_step reflow | wave_soldering | functional_test) for the following week, and the
+  run's shipped orders (the recent delivery record). See planning.py.
 
 Ground truth:
 - `truth_equipment_interval`: site_id, equipment_id, interval_start (UTC), kwh_true,
@@ -66,13 +69,16 @@ Files written by write_simulation under <home>
   `ground_truth/faults.parquet`: the truth frames above.
 - `ground_truth/plant.json`: seed, start_date, days, faults (every switch), faults_on, site_id,
   timezone, batch_prefix, meter and equipment counts, planned_stops.
+- `planning/settings.json`, `planning/materials.csv`: the planner's shift calendar, bounds,
+  time-of-use tariff and material options (written only when absent).
 
 Modules
 -------
 config (PlantConfig, FaultConfig), randomness (named seeded streams), timeline (15-minute grid,
 local calendar, shifts), plant (site, lines, equipment, meter tree), production (batches and
 running flags), physics (true energy), meters (truth per meter, register readings), faults
-(plan, apply, log), bills, factors, engine (simulate), writer (write_simulation).
+(plan, apply, log), bills, factors, planning (order book, planning files), engine (simulate),
+writer (write_simulation).
 """
 
 from ingestion.simulator.config import FaultConfig, PlantConfig

@@ -20,6 +20,7 @@ from ingestion.simulator.faults import (
 )
 from ingestion.simulator.meters import Observation, finalize, meter_truth, observe, truth_frame
 from ingestion.simulator.physics import equipment_truth
+from ingestion.simulator.planning import build_orders
 from ingestion.simulator.plant import (
     EQUIPMENT,
     METERS,
@@ -50,6 +51,8 @@ class Simulation:
     faults: pl.DataFrame
     truth_meter_interval: pl.DataFrame
     planned_stops: list[dict] = field(default_factory=list)
+    # the order book as of the run's end (planning.py); None for a Simulation built by hand
+    orders: pl.DataFrame | None = None
 
     def observed(self) -> dict[str, pl.DataFrame]:
         """The landing kinds, in the order they should land."""
@@ -57,6 +60,7 @@ class Simulation:
             "sites": self.sites, "meters": self.meters, "equipment": self.equipment,
             "factors": self.factors, "production": self.production, "bills": self.bills,
             "readings": self.readings,
+            **({"orders": self.orders} if self.orders is not None else {}),
         }
 
 
@@ -118,6 +122,7 @@ def simulate(config: PlantConfig | None = None) -> Simulation:
         faults=faults_frame(plan),
         truth_meter_interval=truth_meters,
         planned_stops=schedule.planned_stops,
+        orders=build_orders(tl, seed),
     )
 
 

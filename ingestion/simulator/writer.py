@@ -10,6 +10,9 @@ different seeds in the same home would land conflicting readings under the same 
 Ground truth goes to `<home>/ground_truth/` (outside the landing zone, which the platform
 reads): equipment_interval.parquet, meter_interval.parquet, faults.parquet, plant.json —
 overwritten atomically on every call.
+
+The planner's files for the simulated plant go to `<home>/planning/` (settings.json,
+materials.csv; see planning.py) only when absent, so a planner's edits survive a re-run.
 """
 
 from __future__ import annotations
@@ -25,6 +28,9 @@ import polars as pl
 from ingestion.landing.store import LandingZone
 from ingestion.simulator import plant
 from ingestion.simulator.engine import Simulation
+from ingestion.simulator.fuel import build_fuel
+from ingestion.simulator.planning import planning_files
+from ingestion.simulator.timeline import Timeline
 
 LATE_AFTER = timedelta(days=1)
 
@@ -53,9 +59,11 @@ def reading_batches(readings: pl.DataFrame) -> dict[str, pl.DataFrame]:
     }
 
 
-def write_simulation(sim: Simulation, home: Path | str) -> dict[str, int]:
+def write_simulation(sim: Simulation, home: Path | str, fuel: bool = False) -> dict[str, int]:
     """Land the observed data and write the ground truth. Returns rows written per kind
-    (0 for a kind whose batch was already landed) and per ground-truth file."""
+    (0 for a kind whose batch was already landed) and per ground-truth file. `fuel` adds the
+    boiler's gas meter and the generator's diesel meter (Scope 1, see fuel.py) as their own
+    batches, with `ground_truth/fuel_interval.parquet`."""
     home = Path(home)
     zone = LandingZone(home)
     zone.init()
@@ -79,6 +87,8 @@ def write_simulation(sim: Simulation, home: Path | str) -> dict[str, int]:
     ):
         _write_atomic(truth / f"{name}.parquet", lambda p, f=frame: f.write_parquet(p))
         counts[f"truth_{name}"] = frame.height
+    if fuel:
+        counts.update(_write_fuel(sim, zone, prefix, truth))
     description = {
         **sim.config.to_json_dict(),
         "site_id": plant.SITE_ID,
@@ -90,4 +100,26 @@ def write_simulation(sim: Simulation, home: Path | str) -> dict[str, int]:
     }
     _write_atomic(truth / "plant.json",
                   lambda p: p.write_text(json.dumps(description, indent=2, sort_keys=True)))
+    planning = home / "planning"
+    planning.mkdir(exist_ok=True)
+    for name, text in planning_files().items():
+        if not (planning / name).exists():
+            _write_atomic(planning / name, lambda p, t=text: p.write_text(t))
+    return counts
+
+
+def _write_fuel(sim: Simulation, zone: LandingZone, prefix: str, truth: Path) -> dict[str, int]:
+    config = sim.config
+    frames = build_fuel(
+        Timeline.build(config.start_date, config.days, plant.TIMEZONE), config.seed
+    )
+    counts = {}
+    for kind in ("meters", "factors", "readings"):
+        batch_id = f"{prefix}-fuel-{kind}"
+        landed = 0
+        if not _batch_exists(zone, kind, batch_id):
+            landed = zone.write(kind, frames[kind], batch_id=batch_id).rows_landed
+        counts[f"fuel_{kind}"] = landed
+    _write_atomic(truth / "fuel_interval.parquet", lambda p: frames["truth"].write_parquet(p))
+    counts["truth_fuel_interval"] = frames["truth"].height
     return counts

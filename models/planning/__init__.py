@@ -10,7 +10,9 @@ per-block figures), `decoder` (genomes -> schedules, vectorised), `instances` (a
 small instances, from frames), `grid` / `tariffs` (intensity and prices per slot), `seeding`
 (FIFO, EDD, greedy plans), `operators` (pymoo sampling, crossover, mutation, survival),
 `polish` (FV local search), `decision` (weights, gamma rule, FV, pick), `solver` (the run),
-`result` (`PlanResult`), `exact` (MILP and enumeration), `evaluation` (hit rate, GB weeks).
+`result` (`PlanResult`), `exact` (MILP and enumeration), `evaluation` (hit rate, GB weeks),
+`plant` (an instance from a plant's own data: order book, measured rates, energy per step,
+changeovers, intensity, tariff, materials) and `plant_settings` (the home's planning files).
 Nothing here imports dagster.
 """
 

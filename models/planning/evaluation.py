@@ -111,7 +111,7 @@ def hit_rate(
     return records
 
 
-def _print_hit_summary(records: list[HitRecord], config: SolverConfig) -> None:
+def print_hit_summary(records: list[HitRecord], config: SolverConfig) -> None:
     hits = sum(r.hit for r in records)
     nsga = sum(r.nsga_hit for r in records)
     gaps = [r.exact_fv - r.found_fv for r in records if not r.hit]
@@ -226,7 +226,7 @@ def main(argv: list[str] | None = None) -> None:
         f"{args.instances} small instances (4-6 orders, 2 lines, 48 half-hour slots), exact "
         "optimum by MILP (HiGHS), optimizer seeded per instance"
     )
-    _print_hit_summary(hit_rate(args.instances, config, args.first), config)
+    print_hit_summary(hit_rate(args.instances, config, args.first), config)
 
 
 if __name__ == "__main__":
