@@ -1,16 +1,28 @@
 {#-
     The partition window of the `daily` models.
 
-    Dagster runs those models once per site-local day and passes the day as two UTC strings:
+    The window is two UTC strings, start inclusive, end exclusive:
     `--vars '{window_start_utc: "2026-03-01 16:00:00", window_end_utc: "2026-03-02 16:00:00"}'`
-    (start inclusive, end exclusive). The defaults in dbt_project.yml cover all time.
+    The defaults in dbt_project.yml cover all time.
+
+    Dagster passes the window in the environment instead (WATTPRINT_WINDOW_START_UTC and
+    WATTPRINT_WINDOW_END_UTC, see orchestration/defs/warehouse/partitions.py): --vars that change
+    on every run make dbt re-parse the whole project each time (several seconds per run), while
+    an environment variable read only at execution time (`execute`) leaves the saved parse valid.
+    When set, the environment wins over --vars. Unit tests always take their window from vars
+    (their `overrides`), so a window in the environment never leaks into their fixtures.
 -#}
 
 {% macro _window_var(name) -%}
-    {%- set value = var(name) | string | trim -%}
+    {%- set in_unit_test = model is defined and model is mapping
+        and model.get('resource_type') == 'unit_test' -%}
+    {%- set from_env = env_var('WATTPRINT_' ~ name | upper, '') | trim
+        if execute and not in_unit_test else '' -%}
+    {%- set value = (from_env or var(name)) | string | trim -%}
     {%- if not modules.re.fullmatch('[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}', value) -%}
         {{ exceptions.raise_compiler_error(
-            "var " ~ name ~ " must be a UTC timestamp 'YYYY-MM-DD HH:MM:SS', got '" ~ value ~ "'"
+            (("WATTPRINT_" ~ name | upper) if from_env else ("var " ~ name))
+            ~ " must be a UTC timestamp 'YYYY-MM-DD HH:MM:SS', got '" ~ value ~ "'"
         ) }}
     {%- endif -%}
     {{ return(value | replace('T', ' ')) }}

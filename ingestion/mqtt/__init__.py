@@ -62,6 +62,11 @@ are durably on disk. Anything not acknowledged is re-delivered by the broker, so
 at-least-once; readings are deduplicated by raw_id in the service (a bounded set of recent ids,
 warmed up at start from the files this client landed recently) and again in dbt staging:
 at-least-once delivery + idempotent keys = exactly-once effect.
+
+With `protocol="3.1.1"` (a broker without MQTT 5, such as the demo's embedded amqtt broker,
+`embedded.py`) acknowledgement after landing and deduplication are the same; the session is
+persistent through clean_session=False, and there is no Receive Maximum (the broker's own
+in-flight limit applies) and no shared subscription.
 """
 
 from ingestion.mqtt.config import IngestConfig

@@ -42,6 +42,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="environment variable holding the password",
     )
     p.add_argument("--client-id", default="wattprint-ingest")
+    p.add_argument(
+        "--protocol",
+        choices=("5", "3.1.1"),
+        default="5",
+        help="MQTT version (default 5; 3.1.1 for brokers without MQTT 5)",
+    )
     p.add_argument("--topic-filter")
     p.add_argument("--shared-group")
     p.add_argument("--receive-maximum", type=int)
@@ -66,6 +72,7 @@ def config_from_args(args: argparse.Namespace) -> IngestConfig:
         "password": os.environ.get(args.password_env),
         "client_id": args.client_id,
         "shared_group": args.shared_group,
+        "protocol": args.protocol,
     }
     optional = {
         "home": args.home,

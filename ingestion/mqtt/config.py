@@ -39,6 +39,11 @@ class IngestConfig(BaseModel):
     # crash before landing would lose it. QoS 1 + dedup by raw_id gives the exactly-once effect.
     qos: Literal[1] = 1
     keepalive: int = Field(60, ge=5, le=300)
+    # MQTT 5 by default (Receive Maximum, session expiry, shared subscriptions). "3.1.1" for a
+    # broker that speaks only 3.1.1, such as the demo's embedded amqtt: the session is then
+    # persistent (clean session off) unless session_expiry_seconds is 0, and the in-flight
+    # window is the broker's own setting, not receive_maximum.
+    protocol: Literal["5", "3.1.1"] = "5"
     # How long the broker keeps the session (and queues for it) while the service is away.
     session_expiry_seconds: int = Field(7 * 24 * 3600, ge=0)
     # MQTT v5 Receive Maximum: how many unacknowledged messages the broker may have in flight
@@ -106,6 +111,10 @@ class IngestConfig(BaseModel):
         subscription(self.topic_filter, self.shared_group)  # raises on a bad group name
         if not self.client_id:
             raise ValueError("client_id must not be empty: the persistent session lives under it")
+        if self.protocol == "3.1.1" and self.shared_group is not None:
+            raise ValueError(
+                "shared subscriptions need MQTT 5: drop shared_group or use protocol 5"
+            )
         if (self.tls_cert_file is None) != (self.tls_key_file is None):
             raise ValueError("give both tls_cert_file and tls_key_file, or neither")
         return self

@@ -116,13 +116,16 @@ class IngestService:
             cfg.subscription,
             self.zone.root,
         )
-        client.connect_async(
-            cfg.host,
-            cfg.port,
-            keepalive=cfg.keepalive,
-            clean_start=False,
-            properties=self._connect_properties(),
-        )
+        if cfg.protocol == "5":
+            client.connect_async(
+                cfg.host,
+                cfg.port,
+                keepalive=cfg.keepalive,
+                clean_start=False,
+                properties=self._connect_properties(),
+            )
+        else:  # 3.1.1: the session's persistence was set on the client (clean_session)
+            client.connect_async(cfg.host, cfg.port, keepalive=cfg.keepalive)
         client.loop_start()  # paho's network thread; it also reconnects with backoff
         switch_interval = sys.getswitchinterval()
         if cfg.gil_switch_interval is not None:
@@ -141,12 +144,21 @@ class IngestService:
     # -- MQTT ---------------------------------------------------------------------------------
     def _make_client(self) -> mqtt.Client:
         cfg = self.config
-        client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=cfg.client_id,
-            protocol=mqtt.MQTTv5,
-            manual_ack=True,
-        )
+        if cfg.protocol == "5":
+            client = mqtt.Client(
+                CallbackAPIVersion.VERSION2,
+                client_id=cfg.client_id,
+                protocol=mqtt.MQTTv5,
+                manual_ack=True,
+            )
+        else:
+            client = mqtt.Client(
+                CallbackAPIVersion.VERSION2,
+                client_id=cfg.client_id,
+                protocol=mqtt.MQTTv311,
+                clean_session=cfg.session_expiry_seconds == 0,
+                manual_ack=True,
+            )
         if cfg.username is not None:
             client.username_pw_set(
                 cfg.username, cfg.password.get_secret_value() if cfg.password else None

@@ -14,6 +14,9 @@ CHECK_NOTES = {
     "more than an hour old)",
     "energy_interval_complete": " (some equipment-days lack intervals: see the check's "
     "metadata in the Dagster UI)",
+    "rule_clock": " (readings received over a day after their timestamp, stamped in the future "
+    "or re-sent with another value: see quality.anomalies; the demo's last day, replayed over "
+    "MQTT today, arrives months late)",
 }
 
 

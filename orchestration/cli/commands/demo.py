@@ -10,7 +10,6 @@ from datetime import date
 from pathlib import Path
 
 from orchestration.cli.commands.common import UserError, run_days, settings_from
-from orchestration.cli.commands.simulate import simulate_into
 from orchestration.cli.progress import Steps
 from orchestration.cli.summary import print_summary
 from orchestration.cli.tables import render
@@ -54,6 +53,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--steel-csv", type=Path, default=STEEL_CSV, help="the steel plant's January 2018 CSV"
     )
+    live = parser.add_argument_group(
+        "live path: the plant case's last day comes over MQTT, through the ingestion service"
+    )
+    live.add_argument(
+        "--mqtt-host", default="127.0.0.1", help="the broker to use (default 127.0.0.1)"
+    )
+    live.add_argument("--mqtt-port", type=int, default=1883, help="its port (default 1883)")
+    live.add_argument("--mqtt-username")
+    live.add_argument(
+        "--mqtt-password-env",
+        default="WATTPRINT_MQTT_PASSWORD",
+        help="environment variable holding the password (default WATTPRINT_MQTT_PASSWORD)",
+    )
+    live.add_argument(
+        "--embedded-broker",
+        action="store_true",
+        help="use an embedded broker even when one answers at --mqtt-host/--mqtt-port "
+        "(without this flag, one is started only when none answers there)",
+    )
     parser.set_defaults(handler=handle)
 
 
@@ -80,13 +98,29 @@ def handle(args: argparse.Namespace) -> int:
         return steel_case(args)
     prepare_home(settings_from(args).home, "plant")
     settings = settings_from(args)  # again: the home's saved settings were just reset
+    from orchestration.cli.live_tail import simulate_with_live_tail
+
+    if args.days < 1:
+        raise UserError("--days must be at least 1")
     steps = Steps(3)
     start = date(2026, 1, 5)
-    with steps.step(f"Simulating {args.days} days of a 24/7 electronics plant (seed {args.seed})"):
-        counts = simulate_into(settings, args.days, args.seed, start)
+    with steps.step(
+        f"Simulating {args.days} days of a 24/7 electronics plant (seed {args.seed}); "
+        "the last day comes over MQTT"
+    ):
+        tail = simulate_with_live_tail(settings, args.days, args.seed, start, mqtt_options(args))
         print(
-            f"      landed {counts.get('readings', '?'):,} readings under {settings.home}/landing"
+            f"      landed {tail.counts.get('readings', 0):,} readings of the first "
+            f"{args.days - 1} day{'' if args.days == 2 else 's'} as files under "
+            f"{settings.home}/landing"
         )
+        print(live_tail_line(tail))
+        if not tail.trip.lossless:
+            raise UserError(
+                f"readings were lost on the MQTT path: {tail.trip.missing} published but not "
+                f"landed, {tail.trip.unexpected} landed but not published, "
+                f"{tail.trip.quarantined} quarantined"
+            )
     with steps.step("Running the pipeline in Dagster: dbt build + checks, one run for all days"):
         run_days(settings, start, date.fromordinal(start.toordinal() + args.days - 1))
     with steps.step("Reading the figures from the warehouse"):
@@ -95,6 +129,35 @@ def handle(args: argparse.Namespace) -> int:
         print(render_report(report))
     print_next_steps(settings.home)
     return 0
+
+
+def mqtt_options(args: argparse.Namespace):
+    import os
+
+    from orchestration.cli.live_tail import MqttOptions
+
+    return MqttOptions(
+        host=args.mqtt_host,
+        port=args.mqtt_port,
+        username=args.mqtt_username,
+        password=os.environ.get(args.mqtt_password_env),
+        embedded=args.embedded_broker,
+    )
+
+
+def live_tail_line(tail) -> str:
+    trip = tail.trip
+    why = f" — {tail.why_embedded}" if tail.why_embedded else ""
+    outcome = (
+        "none lost"
+        if trip.lossless
+        else f"{trip.missing} LOST, {trip.unexpected} unexpected, {trip.quarantined} quarantined"
+    )
+    return (
+        f"      {trip.landed:,} readings of {tail.day} came over MQTT ({trip.messages:,} gateway "
+        f"messages, QoS 1) via {tail.broker}{why}, landed by the ingestion service in "
+        f"{trip.seconds:.1f} s: {outcome} (counted against the {trip.published:,} published)"
+    )
 
 
 def steel_case(args: argparse.Namespace) -> int:

@@ -22,6 +22,10 @@ _DESCRIPTIONS = {
     "bills": "Utility bills per site and billing period: kWh, cost, tariff, supplier.",
     "production": "Production batches: line, SKU, start, end, good units, scrap, shift.",
     "factors": "Emission factors as versioned data with validity windows and source documents.",
+    "instruments": "Contractual instruments for market-based Scope 2: certificates (GO, REC, "
+    "I-REC, T-REC), PPAs, green tariffs and supplier-specific rates, per site, market and period.",
+    "orders": "Order-book snapshots (ERP/MES exports): production orders per operation with SKU, "
+    "quantity, due time, priority and status — what the planner schedules.",
 }
 
 landing_specs = [

@@ -10,14 +10,14 @@ dbt decides what the models are; this module only cuts the graph where partition
 Three sets rather than one keep each Dagster op acyclic: a run can go foundation → daily → reports.
 """
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
-from orchestration.defs.warehouse.partitions import daily_partitions, window_vars
+from orchestration.defs.warehouse.dbt_invocation import stream_dbt
+from orchestration.defs.warehouse.partitions import daily_partitions, window_env
 from orchestration.settings import DBT_PROJECT_DIR
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
@@ -74,7 +74,7 @@ BUILD = ["build", "--indirect-selection", "buildable"]
 )
 def dbt_foundation(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     """Staging over the landing zone, seeds, the meter tree and the factor versions."""
-    yield from dbt.cli(BUILD, context=context).stream()
+    yield from stream_dbt(context, dbt, BUILD)
 
 
 @dbt_assets(
@@ -91,9 +91,10 @@ def dbt_foundation(context: dg.AssetExecutionContext, dbt: DbtCliResource):
 def dbt_daily(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     """Interval energy, allocation of residuals, bill reconciliation and emissions for the
     partition's site-local days."""
-    dbt_vars = window_vars(context.partition_time_window)
-    context.log.info(f"dbt window (UTC): {dbt_vars}")
-    yield from dbt.cli([*BUILD, "--vars", json.dumps(dbt_vars)], context=context).stream()
+    # The window goes in the environment, not --vars, so dbt keeps its saved parse (windows.sql).
+    window = window_env(context.partition_time_window)
+    context.log.info(f"dbt window (UTC): {window}")
+    yield from stream_dbt(context, dbt, BUILD, env=window)
 
 
 @dbt_assets(
@@ -106,4 +107,4 @@ def dbt_daily(context: dg.AssetExecutionContext, dbt: DbtCliResource):
 )
 def dbt_reports(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     """Per-bill reconciliation, product intensity, hotspots and dimensions, rebuilt whole."""
-    yield from dbt.cli(BUILD, context=context).stream()
+    yield from stream_dbt(context, dbt, BUILD)
