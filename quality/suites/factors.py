@@ -26,6 +26,29 @@ BOUNDS: dict[str, tuple[float, float]] = {
     **{u: (0.0, 3306.9) for u in ("lbCO2e/MWh", "lbCO2/MWh")},
     **{u: (0.0, 3.3069) for u in ("lbCO2e/kWh", "lbCO2/kWh")},
 }
+
+
+def _fuel_bounds() -> dict[str, tuple[float, float]]:
+    """Scope 1 fuel factor units — kg or g of CO2e, CO2, CH4 or N2O per kWh, l, m3, kg or t of
+    fuel (what DESNZ, IPCC and the simulated plant publish) — with the plausible range the factor
+    importer checks (ingestion/factors/validate.py BOUNDS, in kg gas per base unit), expressed
+    in the unit as published. Units the electricity table above already bounds keep their
+    bounds. The list is kept short: each unit is one expectation (~20 ms a run)."""
+    from ingestion.factors.units import parse_unit
+    from ingestion.factors.validate import BOUNDS as PER_BASE
+
+    out: dict[str, tuple[float, float]] = {}
+    for mass in ("g", "kg"):
+        for gas in ("CO2e", "CO2", "CH4", "N2O"):
+            for activity in ("kWh", "l", "m3", "kg", "t"):
+                unit = f"{mass}{gas}/{activity}"
+                parsed = parse_unit(unit)
+                low, high = PER_BASE[("trace" if gas in ("CH4", "N2O") else "total", parsed.base)]
+                out[unit] = (low / parsed.multiplier, high / parsed.multiplier)
+    return out
+
+
+BOUNDS = {**_fuel_bounds(), **BOUNDS}
 METHODS = ["location", "market", "residual_mix", "supplier", "fuel"]
 GRANULARITIES = ["annual", "monthly", "hourly"]
 FIELDS = {"subject_id": "factor_key", "window_start_utc": "valid_from_utc",

@@ -181,6 +181,13 @@ def test_interval_energy_is_hand_computed(built: Warehouse) -> None:
     assert how["EQ-OVEN"] == "measured"
 
 
+def test_a_home_without_resolved_targets_builds_an_empty_progress_mart(built: Warehouse) -> None:
+    # The tiny plant's home never ran the pipeline's targets asset: no resolved_targets.parquet.
+    assert not (built.home / "resolved_targets.parquet").exists()
+    assert built.one("select count(*) from staging.stg_targets__site_targets") == 0
+    assert built.one("select count(*) from marts.rpt_target_progress") == 0
+
+
 def test_meter_energy_handles_rollover_units_and_duplicates(built: Warehouse) -> None:
     per_meter = dict(
         built.query(

@@ -23,6 +23,7 @@ MARTS = (
     "fct_product_intensity",
     "fct_batch_energy",
     "rpt_equipment_hotspots",
+    "rpt_target_progress",
 )
 
 
@@ -86,6 +87,33 @@ def test_wave_soldering_is_the_top_hotspot(plant):
     assert top[0] == "L3-WAVE-01"
     assert 0.15 <= top[1] <= 0.21
     assert 0.06 <= top[2] <= 0.09
+
+
+def test_the_run_resolves_the_homes_targets_into_the_progress_mart(plant):
+    """A home without targets.json gets the default (the simulated plant's 2025 baseline,
+    −4.2 % in 2026); the run resolves it and the run-rate mart tracks it."""
+    from models.forecasting.target_config import SIMULATED_BASELINE_2025
+
+    settings, outcome = plant
+    assert (settings.home / "targets.json").exists()
+    assert "targets/site_targets:targets_resolved" not in outcome.failed_checks
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        rows = con.sql("select * from marts.rpt_target_progress").pl()
+        actual = con.execute(
+            "select sum(kg_co2e)::double from marts.fct_emissions_daily where method = 'location'"
+        ).fetchone()[0]
+    assert rows.height == 2 * 2 * 5  # 2026 and 2027, absolute and per unit, 4 quarters + year
+    q1 = rows.filter(
+        (pl.col("target_id") == "TW-HSINCHU-01:2026:absolute") & (pl.col("period") == "2026-Q1")
+    ).row(0, named=True)
+    target = SIMULATED_BASELINE_2025.kg_co2e[0] * (1 - 0.042)
+    assert q1["target_kg_co2e"] == pytest.approx(target, rel=1e-12)
+    assert q1["days_with_data"] == DAYS, "the three simulated days are complete"
+    assert float(q1["actual_kg_co2e"]) == pytest.approx(actual, rel=1e-12)
+    assert q1["projected_kg_co2e"] == pytest.approx(actual / DAYS * 90, rel=1e-12)
+    assert q1["projected_vs_target_pct"] == pytest.approx(100 * (actual / DAYS * 90 / target - 1))
+    later = rows.filter(pl.col("period_start") > START)
+    assert set(later["status"]) == {"no_data"}
 
 
 def test_rerunning_a_day_gives_identical_marts(plant):

@@ -102,7 +102,7 @@ def test_factors_suite_bounds_per_unit_and_windows() -> None:
         _factor("1", 0.494, "kgCO2e/kWh", y25, y26),
         _factor("2", 494.0, "gCO2e/kWh", y26, y27),  # fine in grams
         _factor("3", 494.0, "kgCO2e/kWh", y26, y27),  # a unit error
-        _factor("4", 0.5, "kgCO2e/m3", y26, y27),  # no bounds known
+        _factor("4", 0.5, "kgCO2e/bbl", y26, y27),  # no bounds known (per m3 is a fuel unit)
         _factor("5", 0.4585, "tCO2/MWh", y27, y26),  # inverted window
     ])
     out = s_factors.validate(f)

@@ -7,13 +7,24 @@ from pathlib import Path
 
 from orchestration.cli.commands.common import settings_from
 
-KINDS = ("sites", "meters", "equipment", "readings", "bills", "production", "factors")
+KINDS = (
+    "sites",
+    "meters",
+    "equipment",
+    "readings",
+    "bills",
+    "production",
+    "factors",
+    "instruments",
+)
 
 EPILOG = """\
 Registry, bills and production use the documented CSV format (the landing schema's column
 names; see `ingestion/files` and the README). Factors may also come as the publishers' own
 files (DESNZ flat file, eGRID, Ember, Electricity Maps, Taiwan/Korea official factors); units
 are converted explicitly and overlapping or gapped validity windows are rejected, naming rows.
+Instruments (certificates, PPAs, green tariffs, supplier-specific rates) use the documented
+format in ingestion/files/formats.py; the residual mix lands as factors (method residual_mix).
 Readings need a column mapping, from a YAML file (--mapping) or from flags. Example — a
 15-minute export stamped at interval END in local time, whose last interval of a day is
 written as 00:00 of the same date:

@@ -32,6 +32,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="comma-separated faults to inject, or 'all': gaps, rollover, meter_replacement, "
         "spikes, stuck, compressor_cycling, drift, duplicates, late",
     )
+    parser.add_argument(
+        "--fuel",
+        action="store_true",
+        help="also a boiler natural-gas meter and a diesel generator meter (Scope 1)",
+    )
     live = parser.add_argument_group("live mode: publish readings over MQTT like gateways")
     live.add_argument(
         "--live", action="store_true", help="publish readings instead of landing them"
@@ -65,20 +70,22 @@ def fault_config(spec: str):
     return FaultConfig(**{n: True for n in names})
 
 
-def simulate_into(settings, days: int, seed: int, start: date, faults: str = "") -> dict:
+def simulate_into(
+    settings, days: int, seed: int, start: date, faults: str = "", fuel: bool = False
+) -> dict:
     from ingestion.simulator import PlantConfig, simulate, write_simulation
 
     if days < 1:
         raise UserError("--days must be at least 1")
     config = PlantConfig(seed=seed, start_date=start, days=days, faults=fault_config(faults))
-    return write_simulation(simulate(config), settings.home)
+    return write_simulation(simulate(config), settings.home, fuel=fuel)
 
 
 def handle(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     if args.live:
         return publish_live(args, settings)
-    counts = simulate_into(settings, args.days, args.seed, args.start, args.faults)
+    counts = simulate_into(settings, args.days, args.seed, args.start, args.faults, args.fuel)
     print(f"Simulated {args.days} days into {settings.home}:")
     for name, count in counts.items():
         print(f"  {name:<28} {count}")

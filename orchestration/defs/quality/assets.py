@@ -7,7 +7,6 @@ module documents, and writes the three tables. Raw readings are never modified: 
 overlay rows (rule, action, original value, corrected value, reason).
 """
 
-
 import dagster as dg
 import duckdb
 import polars as pl

@@ -1,5 +1,8 @@
 -- One row per meter: the latest landed version wins. A physically replaced meter is a NEW
 -- meter_id (the old one gets removed_at), so this never merges two devices' counters.
+-- Electricity meters only: fuel meters (energy_carrier natural_gas, diesel, ...) feed Scope 1
+-- through stg_landing__fuel_meters; a null carrier is electricity (rows landed before the
+-- column existed).
 with
 
 source as (
@@ -12,6 +15,10 @@ latest as (
     qualify row_number() over (
         partition by meter_id order by landed_at desc, landing_batch_id desc
     ) = 1
+),
+
+electricity as (
+    select * from latest where coalesce(energy_carrier, 'electricity') = 'electricity'
 )
 
 select
@@ -30,4 +37,4 @@ select
     removed_at at time zone 'UTC' as removed_at_utc,
     landing_batch_id,
     landed_at at time zone 'UTC' as landed_at_utc
-from latest
+from electricity

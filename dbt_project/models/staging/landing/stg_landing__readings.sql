@@ -1,4 +1,4 @@
--- One row per raw reading, deduplicated and converted to kWh (energy registers) or kW (power).
+-- One row per raw electricity reading, deduplicated and converted to kWh (energy registers) or kW (power).
 -- Ingestion is at-least-once: the same raw_id can land several times, and the FIRST received
 -- copy is the reading (a later copy is a retransmission, not a correction).
 with
@@ -10,6 +10,11 @@ source as (
 deduplicated as (
     select *
     from source
+    -- fuel meters' readings are Scope 1 activity (stg_landing__fuel_readings), not kWh
+    where not exists (
+        select 1 from {{ ref('stg_landing__fuel_meters') }} as fuel
+        where fuel.meter_id = source.meter_id
+    )
     qualify row_number() over (
         partition by raw_id order by received_at, landed_at, landing_batch_id
     ) = 1
