@@ -210,6 +210,7 @@ ALLOWED: dict[str, dict[str, frozenset[str]]] = {
         "gas": frozenset({"CO2e", "CO2", "CH4", "N2O"}),
     },
     "readings": {"quality": QUALITIES},
+    "orders": {"status": frozenset({"open", "shipped", "cancelled"})},
     "instruments": {
         "instrument_type": frozenset({"certificate", "ppa", "green_tariff", "supplier_specific"}),
         "volume_unit": ENERGY_UNITS | frozenset({"GWh"}),
@@ -228,6 +229,7 @@ ALLOWED_WHAT = {
     "granularity": "granularity",
     "gas": "gas",
     "quality": "quality flag",
+    "status": "order status",
     "instrument_type": "instrument type",
     "volume_unit": "energy unit",
     "emission_factor_unit": "emission factor unit",
@@ -241,6 +243,8 @@ KEYS: dict[str, tuple[str, ...]] = {
     "production": ("batch_id",),
     "factors": ("factor_id", "version", "gas", "valid_from"),
     "instruments": ("instrument_id",),
+    # one order book export: an order appears once per snapshot
+    "orders": ("snapshot_at", "order_id"),
 }
 
 Parser = Callable[[pl.Series, pl.Series, str], tuple[pl.Series, pl.DataFrame]]

@@ -215,6 +215,16 @@ def _row_rules(
         )
     elif kind == "instruments":
         out.extend(_instrument_rules(where))
+    elif kind == "orders":
+        out.append(where(c("quantity") <= 0, "quantity", "an order needs a quantity above 0"))
+        out.append(where(c("priority") < 0, "priority", "a negative priority"))
+        out.append(
+            where(
+                c("shipped_at").is_null() & (c("status") == "shipped"),
+                "shipped_at",
+                "a shipped order needs shipped_at",
+            )
+        )
     return out
 
 

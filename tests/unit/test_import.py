@@ -666,3 +666,44 @@ def test_bad_mappings_name_the_setting(overrides: dict, message: str) -> None:
 def test_bad_mapping_given_as_dict_is_a_rejection(home: Path) -> None:
     with pytest.raises(ImportRejected, match="invalid readings mapping"):
         import_file(home, "readings", FIXTURES / "readings_iso.csv", {"timestamp_column": "ts"})
+
+
+# --------------------------------------------------------------------------- order books
+
+ORDERS_HEADER = (
+    "order_id,site_id,sku,process_step,quantity,due_ts,priority,status,created_at,shipped_at,"
+    "snapshot_at"
+)
+
+
+def test_an_order_book_lands_with_typed_columns(tmp_path: Path, home: Path) -> None:
+    path = write(tmp_path, "orders.csv", [
+        ORDERS_HEADER,
+        "O-1,S1,SKU-A,reflow,1200,2026-01-09T08:00:00Z,2,open,2026-01-02T01:00:00Z,,2026-01-05T00:00:00Z",
+        "O-2,S1,SKU-B,,300,2026-01-04T08:00:00Z,,shipped,2026-01-01T01:00:00Z,2026-01-03T22:00:00Z,2026-01-05T00:00:00Z",
+    ])
+    report = import_file(home, "orders", path)
+    rows = landed(home, "orders").sort("order_id")
+    assert report.rows_landed == 2
+    assert rows["quantity"].to_list() == [1200, 300]
+    assert rows["due_ts"][0] == utc(2026, 1, 9, 8)
+    assert rows["process_step"].to_list() == ["reflow", None]
+
+
+def test_a_bad_order_book_is_rejected_naming_rows(tmp_path: Path, home: Path) -> None:
+    path = write(tmp_path, "orders.csv", [
+        ORDERS_HEADER,
+        "O-1,S1,SKU-A,reflow,0,2026-01-09T08:00:00Z,1,open,2026-01-02T01:00:00Z,,2026-01-05T00:00:00Z",
+        "O-2,S1,SKU-B,,300,2026-01-04T08:00:00Z,1,lost,2026-01-01T01:00:00Z,,2026-01-05T00:00:00Z",
+        "O-3,S1,SKU-B,,300,2026-01-04T08:00:00Z,1,shipped,2026-01-01T01:00:00Z,,2026-01-05T00:00:00Z",
+    ])
+    with pytest.raises(ImportRejected) as caught:
+        import_file(home, "orders", path)
+    message = str(caught.value)
+    assert "row 2, column 'quantity'" in message and "quantity above 0" in message
+    assert "row 3, column 'status'" in message
+    assert "row 4, column 'shipped_at'" in message
+    landed_files = [
+        p for p in home.rglob("*.parquet") if "orders" in p.parts and p.name != "_schema.parquet"
+    ]
+    assert landed_files == []  # the whole file or nothing

@@ -16,6 +16,7 @@ KINDS = (
     "production",
     "factors",
     "instruments",
+    "orders",
 )
 
 EPILOG = """\
