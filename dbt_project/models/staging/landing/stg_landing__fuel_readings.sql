@@ -18,9 +18,7 @@ source as (
 deduplicated as (
     select *
     from source
-    qualify row_number() over (
-        partition by raw_id order by received_at, landed_at, landing_batch_id
-    ) = 1
+    {{ first_received_copy() }}
 ),
 
 units as (

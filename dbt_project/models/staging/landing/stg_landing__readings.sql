@@ -15,9 +15,7 @@ deduplicated as (
         select 1 from {{ ref('stg_landing__fuel_meters') }} as fuel
         where fuel.meter_id = source.meter_id
     )
-    qualify row_number() over (
-        partition by raw_id order by received_at, landed_at, landing_batch_id
-    ) = 1
+    {{ first_received_copy() }}
 ),
 
 meters as (
