@@ -6,7 +6,6 @@ the marts."""
 from __future__ import annotations
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
 from orchestration.defs.factors.jobs import factor_restatement_job, scope2_market_job
 from orchestration.defs.factors.sensors import factor_sensor
@@ -24,7 +23,8 @@ from orchestration.defs.quality.deliveries import alert_deliveries
 from orchestration.defs.targets.assets import site_targets
 from orchestration.defs.warehouse.checks import warehouse_checks
 from orchestration.defs.warehouse.dbt import dbt_daily, dbt_foundation, dbt_project, dbt_reports
-from orchestration.defs.warehouse.jobs import pipeline_job
+from orchestration.defs.warehouse.dbt_invocation import WarehouseDbtCli
+from orchestration.defs.warehouse.jobs import live_job, pipeline_job
 from orchestration.defs.warehouse.resources import Warehouse
 from orchestration.settings import DBT_EXECUTABLE
 
@@ -43,11 +43,18 @@ defs = dg.Definitions(
         site_targets,
     ],
     asset_checks=warehouse_checks,
-    jobs=[pipeline_job, planning_job, factor_restatement_job, scope2_market_job, *forecast_jobs],
+    jobs=[
+        pipeline_job,
+        live_job,
+        planning_job,
+        factor_restatement_job,
+        scope2_market_job,
+        *forecast_jobs,
+    ],
     schedules=forecast_schedules,
     sensors=[landing_sensor, replan_sensor, factor_sensor],
     resources={
-        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
+        "dbt": WarehouseDbtCli(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
         "warehouse": Warehouse(),
         "forecast_settings": ForecastSettings(),
     },

@@ -18,11 +18,15 @@ import polars as pl
 
 from quality import corrections as c
 from quality.rules import drift, gaps, range_spike, replacement, rollover, stuck
-from quality.rules.common import concat_anomalies, normalize
+from quality.rules.common import concat_anomalies, normalize, shared_in_service
 
 # How much history the estimators and detectors look at: profiles use the previous 28 days and
-# drift needs weeks of parent/child trends; a spike or a stuck run is judged by its neighbours.
+# drift needs weeks of parent/child trends, both on interval energy; a spike, a stuck run or a
+# gap is judged by its neighbours, so the readings — 5,760 a day per meter reporting every 15 s
+# — are needed for READING_CONTEXT only, and gaps are owed from there: missing readings weeks
+# before the window cannot change a decision inside it, yet cost seconds on every live run.
 HISTORY = timedelta(days=35)
+READING_CONTEXT = timedelta(days=2)
 LOOKAHEAD = timedelta(hours=6)
 
 
@@ -43,14 +47,16 @@ def meter_stage(*, readings: pl.DataFrame, meters: pl.DataFrame, equipment: pl.D
                 timed: Callable = _untimed) -> MeterStage:
     """Findings and decisions of the meter-level rules, then drift on the corrected energy (a
     spike or a gap would bend a trend), and the corrected intervals."""
-    found = concat_anomalies([
-        timed("gaps", gaps.detect_gaps, readings, meters, equipment, window_start, window_end),
-        timed("gaps", gaps.detect_batch_gaps, readings, meters, equipment, production),
-        timed("range_spike", range_spike.detect_range_spikes, readings, meters, equipment),
-        timed("rollover", rollover.detect_rollovers, readings, meters, equipment),
-        timed("replacement", replacement.detect_replacements, readings, meters, equipment),
-        timed("stuck", stuck.detect_stuck, readings, meters, equipment, production),
-    ])
+    with shared_in_service():  # every rule below starts from the same in-service readings
+        found = concat_anomalies([
+            timed("gaps", gaps.detect_gaps, readings, meters, equipment, window_start,
+                  window_end),
+            timed("gaps", gaps.detect_batch_gaps, readings, meters, equipment, production),
+            timed("range_spike", range_spike.detect_range_spikes, readings, meters, equipment),
+            timed("rollover", rollover.detect_rollovers, readings, meters, equipment),
+            timed("replacement", replacement.detect_replacements, readings, meters, equipment),
+            timed("stuck", stuck.detect_stuck, readings, meters, equipment, production),
+        ])
     first = timed("corrections", c.decide, found, intervals=intervals, meters=meters,
                   equipment=equipment, production=production, timezone=timezone)
     corrected_first = c.apply_overlay(intervals, first)
@@ -71,7 +77,8 @@ def window_corrections(*, readings: pl.DataFrame, meters: pl.DataFrame,
                        timezone: str = "UTC") -> pl.DataFrame:
     """The interval decisions for one partition window, as the warehouse stores them.
 
-    `readings` and `intervals` should cover HISTORY before the window and LOOKAHEAD after it.
+    `intervals` should cover HISTORY before the window and `readings` READING_CONTEXT, both
+    LOOKAHEAD after it.
     Gaps are owed only up to the newest reading: intervals of today that have not happened yet
     are not missing (the newest reading itself is owed by no one: a counter's reading at t
     closes the interval before t, an interval register's opens the one at t). Only decisions
@@ -83,7 +90,7 @@ def window_corrections(*, readings: pl.DataFrame, meters: pl.DataFrame,
     owed_until = min(_naive(window_end), r["ts_utc"].max())
     stage = meter_stage(
         readings=r, meters=meters, equipment=equipment, production=production,
-        intervals=intervals, window_start=_naive(window_start) - HISTORY,
+        intervals=intervals, window_start=_naive(window_start) - READING_CONTEXT,
         window_end=owed_until, timezone=timezone,
     )
     start, end = _naive(window_start), _naive(window_end)

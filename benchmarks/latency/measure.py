@@ -81,6 +81,7 @@ def landed_times(home: Path) -> dict[int, float]:
 @dataclass(frozen=True)
 class RunTiming:
     run_id: str
+    job: str
     status: str
     created: float
     started: float | None
@@ -92,9 +93,15 @@ class RunTiming:
         return self.steps.get("dbt_daily", (None, None))[1]
 
 
-def run_timings(instance: dg.DagsterInstance, job_name: str, since: float) -> list[RunTiming]:
-    """Every run of `job_name` created at or after `since`, oldest first."""
-    records = instance.get_run_records(filters=dg.RunsFilter(job_name=job_name))
+def run_timings(
+    instance: dg.DagsterInstance, job_names: tuple[str, ...], since: float
+) -> list[RunTiming]:
+    """Every run of the jobs created at or after `since`, oldest first."""
+    records = [
+        record
+        for job_name in job_names
+        for record in instance.get_run_records(filters=dg.RunsFilter(job_name=job_name))
+    ]
     timings = []
     for record in records:
         if record.create_timestamp.timestamp() < since:
@@ -107,6 +114,7 @@ def run_timings(instance: dg.DagsterInstance, job_name: str, since: float) -> li
         timings.append(
             RunTiming(
                 record.dagster_run.run_id,
+                record.dagster_run.job_name,
                 record.dagster_run.status.value,
                 record.create_timestamp.timestamp(),
                 record.start_time,

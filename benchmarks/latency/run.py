@@ -61,7 +61,8 @@ from benchmarks.latency.plant import SITE_ID, BenchPlant, tick_floor  # noqa: E4
 from benchmarks.latency.services import start_broker, start_daemon, start_ingest  # noqa: E402
 from ingestion.landing import LandingZone  # noqa: E402
 
-PIPELINE_JOB = "wattprint_pipeline"
+# The landing sensor's two lanes: the live job for readings between full pipeline runs.
+JOBS = ("wattprint_live", "wattprint_pipeline")
 TARGET_P95 = 60.0
 # Steps shown one by one (by the end of their step key); every other step is an asset check.
 STEPS = ("dbt_foundation", "dbt_daily", "dbt_reports", "quality_rules", "published_warehouse")
@@ -225,12 +226,37 @@ def _stats(values: list[float]) -> str:
     return f"{_fmt(percentile(values, 50))} {_fmt(percentile(values, 95))} {_fmt(max(values))}"
 
 
+def print_runs(job: str, runs: list) -> None:
+    """Run and step durations of one job's runs."""
+    finished = [r for r in runs if r.ended and r.started]
+    print()
+    print(f"{job} runs since the live part began: {len(runs)} "
+          f"({sum(r.status == 'SUCCESS' for r in runs)} succeeded)")  # fmt: skip
+    if not finished:
+        return
+    print(f"  {'seconds':<46} {'median':>7} {'max':>7}")
+
+    def row(label: str, values: list[float]) -> None:
+        if values:
+            print(f"  {label:<46} {statistics.median(values):7.1f} {max(values):7.1f}")
+
+    row("queue + run process start (created → started)",
+        [r.started - r.created for r in finished])  # fmt: skip
+    row("whole run (started → ended)", [r.ended - r.started for r in finished])
+    for step in STEPS:
+        row(f"  {step}", [v for r in finished if (v := step_seconds(r, step)) is not None])
+    row("  asset checks (all)", [
+        sum(e - s for k, (s, e) in r.steps.items() if not k.endswith(STEPS))
+        for r in finished
+    ])  # fmt: skip
+
+
 def report(args, plant, home, instance, publisher, watcher, live_since, broker) -> dict:
     ticks = sorted(publisher.published_at)
     publications = watcher.publications
     inclusion = first_inclusion(plant, ticks, publications)
     landed = landed_times(home)
-    runs = {r.run_id: r for r in run_timings(instance, PIPELINE_JOB, live_since - 60)}
+    runs = {r.run_id: r for r in run_timings(instance, JOBS, live_since - 60)}
 
     queryable, committed = [], []
     stages: dict[str, list[float]] = {"ingest": [], "wait": [], "run": [], "publish": []}
@@ -285,27 +311,10 @@ def report(args, plant, home, instance, publisher, watcher, live_since, broker) 
     print(f"  target p95 < {TARGET_P95:.0f} s: {verdict} (p50 {_fmt(p50).strip()} s, "
           f"p95 {_fmt(p95).strip()} s)")  # fmt: skip
 
-    finished = [r for r in runs.values() if r.ended and r.started]
-    print()
-    print(f"Pipeline runs since the live part began: {len(runs)} "
-          f"({sum(r.status == 'SUCCESS' for r in runs.values())} succeeded)")  # fmt: skip
-    if finished:
-        print(f"  {'seconds':<46} {'median':>7} {'max':>7}")
-
-        def row(label: str, values: list[float]) -> None:
-            if values:
-                print(f"  {label:<46} {statistics.median(values):7.1f} {max(values):7.1f}")
-
-        row("queue + run process start (created → started)",
-            [r.started - r.created for r in finished])  # fmt: skip
-        row("whole run (started → ended)", [r.ended - r.started for r in finished])
-        for step in STEPS:
-            row(f"  {step}", [v for r in finished if (v := step_seconds(r, step)) is not None])
-        row("  asset checks (all)", [
-            sum(e - s for k, (s, e) in r.steps.items() if not k.endswith(STEPS))
-            for r in finished
-        ])  # fmt: skip
+    for job in JOBS:
+        print_runs(job, [r for r in runs.values() if r.job == job])
     return {
+        "runs_per_job": {job: sum(r.job == job for r in runs.values()) for job in JOBS},
         "meters": args.meters,
         "minutes": args.minutes,
         "history_hours": args.history_hours,

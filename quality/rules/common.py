@@ -12,7 +12,9 @@ columns.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 
 import polars as pl
@@ -229,9 +231,36 @@ def stage_readings(landing: pl.DataFrame, meters: pl.DataFrame,
     )
 
 
+# in_service results by the identity of their inputs, while a `shared_in_service()` block runs:
+# the meter-level rules each start from the same readings, and the sort and deduplication of a
+# day of 15-second readings (720,000 rows for 500 meters over 6 hours) cost about a second each.
+_IN_SERVICE: ContextVar[dict | None] = ContextVar("in_service_cache", default=None)
+
+
+@contextmanager
+def shared_in_service() -> Iterator[None]:
+    """Compute in_service once per (readings, meters) pair inside the block. The cache holds
+    the input frames too, so no id can be reused by another frame while it lives."""
+    token = _IN_SERVICE.set({})
+    try:
+        yield
+    finally:
+        _IN_SERVICE.reset(token)
+
+
 def in_service(readings: pl.DataFrame, meters: pl.DataFrame) -> pl.DataFrame:
     """Readings of known meters inside their service window, first received per meter and
     instant (as int_meter_interval_energy keeps them), with the meter's register facts."""
+    cache = _IN_SERVICE.get()
+    if cache is None:
+        return _in_service(readings, meters)
+    key = (id(readings), id(meters))
+    if key not in cache:
+        cache[key] = (readings, meters, _in_service(readings, meters))
+    return cache[key][2]
+
+
+def _in_service(readings: pl.DataFrame, meters: pl.DataFrame) -> pl.DataFrame:
     readings = normalize(readings)
     meters = normalize(meters)
     cols = ["meter_id", "site_id", "register", "rollover_value", "interval_minutes",

@@ -71,7 +71,7 @@ def test_late_reading_reruns_its_day_and_no_other(plant):
     zone.write("readings", _late_reading(sim, day_offset=2))  # 2026-01-07 12:00 local
     result = _tick(cursor)
     assert _ranges(result) == [("2026-01-07", "2026-01-07")]
-    assert result.run_requests[0].run_key.startswith("2026-01-07..2026-01-07:")
+    assert result.run_requests[0].run_key.startswith("wattprint_pipeline:2026-01-07..2026-01-07:")
 
 
 def test_late_reading_inside_a_billed_period_reruns_the_whole_period(plant):

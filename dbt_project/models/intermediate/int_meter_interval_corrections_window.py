@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import polars as pl
 
-from quality.interval_corrections import HISTORY, LOOKAHEAD, window_corrections
+from quality.interval_corrections import HISTORY, LOOKAHEAD, READING_CONTEXT, window_corrections
 
 
 def _between(relation, column, start, end):
@@ -32,7 +32,7 @@ def model(dbt, session):
     sites = dbt.ref("stg_landing__sites").pl()
     timezone = sites["timezone"][0] if sites.height else "UTC"
     overlay = window_corrections(
-        readings=_between(readings_all, "ts_utc", start - HISTORY, end + LOOKAHEAD),
+        readings=_between(readings_all, "ts_utc", start - READING_CONTEXT, end + LOOKAHEAD),
         intervals=_between(
             dbt.ref("int_meter_interval_energy"), "interval_start_utc",
             start - HISTORY, end + LOOKAHEAD,

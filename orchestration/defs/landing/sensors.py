@@ -9,11 +9,20 @@ Live telemetry lands a file every few seconds, faster than a run finishes, and r
 time (one DuckDB writer). A run that has not started executing yet reads the landing zone when
 it does, so new files for days such a run already covers are left to it instead of queueing
 one more run per tick — without that, the queue and the age of the figures grow without bound.
+
+Two lanes share the one writer. When only readings landed and a full pipeline run was requested
+less than FULL_RUN_EVERY ago, the run is the live job (the daily models, their checks and the
+publication: about a third of a full run); otherwise it is the full pipeline, which also
+rebuilds the foundation (registry, factor versions), the whole-history reports and the quality
+rules with their alerts. So emissions are current within a minute and reports, anomalies and
+alerts within FULL_RUN_EVERY plus a run, and any other kind of file gets a full run at once.
 """
 
 from __future__ import annotations
 
 import hashlib
+import time
+from dataclasses import dataclass
 from datetime import date, datetime
 
 import dagster as dg
@@ -25,18 +34,30 @@ from ingestion.landing.changes import (
     expand_to_bill_periods,
     new_files,
 )
-from orchestration.defs.warehouse.jobs import pipeline_job
+from orchestration.defs.warehouse.jobs import live_job, pipeline_job
 from orchestration.pipeline import RANGE_END_TAG, RANGE_START_TAG, local_days_with_readings
 from orchestration.settings import load_settings
 
+# The reference system refreshes every 5 minutes: reports and alerts are never staler than that.
+FULL_RUN_EVERY_SECONDS = 300
 
-def plan_runs(after_ctime_ns: int) -> tuple[list[dg.RunRequest], int, int]:
-    """Run requests for files landed after the cursor: (requests, new cursor, files seen)."""
+
+@dataclass(frozen=True)
+class Plan:
+    requests: list[dg.RunRequest]  # one per contiguous range of days, job not chosen yet
+    cursor: int
+    files_seen: int
+    readings_only: bool
+
+
+def plan_landing(after_ctime_ns: int) -> Plan:
+    """What the files landed after the cursor ask for."""
     settings = load_settings()
     landing = settings.home / "landing"
     files = new_files(landing, after_ctime_ns)
     if not files:
-        return [], after_ctime_ns, 0
+        return Plan([], after_ctime_ns, 0, readings_only=True)
+    readings_only = all(f.kind == "readings" for f in files)
     with duckdb.connect() as con:
         days = days_touched(files, settings.timezone, con)
     days = expand_to_bill_periods(days, landing)
@@ -45,7 +66,7 @@ def plan_runs(after_ctime_ns: int) -> tuple[list[dg.RunRequest], int, int]:
     span = local_days_with_readings(settings)
     first_partition = date.fromisoformat(settings.partition_start)
     if span is None:
-        return [], files[-1].ctime_ns, len(files)
+        return Plan([], files[-1].ctime_ns, len(files), readings_only)
     days = {d for d in days if max(span[0], first_partition) <= d <= span[1]}
     digest = hashlib.sha1("".join(str(f.path) for f in files).encode()).hexdigest()[:12]
     requests = [
@@ -55,7 +76,24 @@ def plan_runs(after_ctime_ns: int) -> tuple[list[dg.RunRequest], int, int]:
         )
         for first, last in contiguous_ranges(days)
     ]
-    return requests, files[-1].ctime_ns, len(files)
+    return Plan(requests, files[-1].ctime_ns, len(files), readings_only)
+
+
+def seconds_since_full_run(instance: dg.DagsterInstance) -> float | None:
+    """Age of the newest full pipeline run (requested by anyone: this sensor, the command line,
+    the UI), None when there was none."""
+    runs = instance.get_runs(filters=dg.RunsFilter(job_name=pipeline_job.name), limit=1)
+    if not runs:
+        return None
+    record = instance.get_run_record_by_id(runs[0].run_id)
+    created = record.create_timestamp.timestamp() if record else None
+    return None if created is None else time.time() - created
+
+
+def choose_job(readings_only: bool, since_full_run: float | None) -> str:
+    """The live job for readings while the last full run is recent; else the full pipeline."""
+    recent = since_full_run is not None and since_full_run < FULL_RUN_EVERY_SECONDS
+    return live_job.name if readings_only and recent else pipeline_job.name
 
 
 # Runs that have not begun executing steps: whatever has landed before now, they will read.
@@ -66,60 +104,78 @@ NOT_YET_EXECUTING = [
 ]
 
 
-def waiting_ranges(instance: dg.DagsterInstance) -> list[tuple[str, str]]:
-    """Day ranges (ISO dates) of pipeline runs requested but not yet executing."""
-    runs = instance.get_runs(
-        filters=dg.RunsFilter(job_name=pipeline_job.name, statuses=NOT_YET_EXECUTING)
-    )
+def waiting_ranges(instance: dg.DagsterInstance) -> list[tuple[str, str, str]]:
+    """(job, first day, last day) of pipeline and live runs requested but not yet executing."""
     return [
-        (run.tags[RANGE_START_TAG], run.tags[RANGE_END_TAG])
-        for run in runs
+        (run.job_name, run.tags[RANGE_START_TAG], run.tags[RANGE_END_TAG])
+        for job in (pipeline_job, live_job)
+        for run in instance.get_runs(
+            filters=dg.RunsFilter(job_name=job.name, statuses=NOT_YET_EXECUTING)
+        )
         if RANGE_START_TAG in run.tags and RANGE_END_TAG in run.tags
     ]
 
 
-def _waiting_ranges_of(context: dg.SensorEvaluationContext) -> list[tuple[str, str]]:
-    try:
-        instance = context.instance
-    except dg.DagsterInvariantViolationError:  # a context built without an instance (tests)
-        return []
-    return waiting_ranges(instance)
-
-
 def left_to_waiting_runs(
-    requests: list[dg.RunRequest], waiting: list[tuple[str, str]]
+    requests: list[dg.RunRequest], waiting: list[tuple[str, str, str]]
 ) -> tuple[list[dg.RunRequest], list[dg.RunRequest]]:
-    """Split requests into (still needed, covered by a waiting run's day range)."""
+    """Split requests into (still needed, covered by a waiting run's day range). A waiting full
+    run covers either kind of request; a waiting live run covers live requests only."""
     needed, covered = [], []
     for request in requests:
         first, last = request.tags[RANGE_START_TAG], request.tags[RANGE_END_TAG]
-        inside = any(start <= first and last <= end for start, end in waiting)
+        inside = any(
+            start <= first and last <= end and (job == pipeline_job.name or job == request.job_name)
+            for job, start, end in waiting
+        )
         (covered if inside else needed).append(request)
     return needed, covered
 
 
+def _instance_of(context: dg.SensorEvaluationContext) -> dg.DagsterInstance | None:
+    try:
+        return context.instance
+    except dg.DagsterInvariantViolationError:  # a context built without an instance (tests)
+        return None
+
+
 @dg.sensor(
-    job=pipeline_job,
-    minimum_interval_seconds=15,
+    jobs=[pipeline_job, live_job],
+    # live readings land every few seconds: a short tick keeps the wait before a run small
+    minimum_interval_seconds=5,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Watches the landing zone; requests one pipeline run per contiguous range of "
-    "site-local days that new readings, batches, bills or factors touch.",
+    description="Watches the landing zone; requests one run per contiguous range of site-local "
+    "days that new readings, batches or bills touch: the live job (daily models and the "
+    "publication) for readings while the last full pipeline run is under 5 minutes old, the "
+    "full pipeline otherwise.",
 )
 def landing_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
     cursor = int(context.cursor or 0)
-    requests, new_cursor, seen = plan_runs(cursor)
-    if not seen:
+    plan = plan_landing(cursor)
+    if not plan.files_seen:
         return dg.SkipReason("no new landing files")
+    new_cursor = plan.cursor
+    instance = _instance_of(context)
+    since_full = seconds_since_full_run(instance) if instance else None
+    job = choose_job(plan.readings_only, since_full)
+    requests = [
+        dg.RunRequest(run_key=f"{job}:{request.run_key}", job_name=job, tags=dict(request.tags))
+        for request in plan.requests
+    ]
     # Listed the files first, then looked at the queue: a run seen waiting now starts executing
     # after these files had landed, so it reads them.
-    requests, covered = left_to_waiting_runs(requests, _waiting_ranges_of(context))
+    requests, covered = left_to_waiting_runs(requests, waiting_ranges(instance) if instance else [])
     context.log.info(
-        f"{seen} new landing file(s) up to {datetime.fromtimestamp(new_cursor / 1e9)}: "
-        + (", ".join(r.run_key.split(":")[0] for r in requests) or "no day to recompute")
+        f"{plan.files_seen} new landing file(s) up to {datetime.fromtimestamp(new_cursor / 1e9)}: "
+        + (", ".join(_label(r) for r in requests) or "no day to recompute")
         + (
-            f"; left to the waiting run(s): {', '.join(r.run_key.split(':')[0] for r in covered)}"
+            f"; left to the waiting run(s): {', '.join(_label(r) for r in covered)}"
             if covered
             else ""
         )
     )
     return dg.SensorResult(run_requests=requests, cursor=str(new_cursor))
+
+
+def _label(request: dg.RunRequest) -> str:
+    return f"{request.job_name} {request.tags[RANGE_START_TAG]}..{request.tags[RANGE_END_TAG]}"
