@@ -12,6 +12,7 @@ from orchestration.defs.factors.sensors import factor_sensor
 from orchestration.defs.forecasting.assets import forecasts, scenarios, target_tracking
 from orchestration.defs.forecasting.resources import ForecastSettings
 from orchestration.defs.forecasting.schedules import forecast_jobs, forecast_schedules
+from orchestration.defs.labels.assets import labels_job, labels_schedule, step_energy_labels
 from orchestration.defs.landing.assets import landing_specs
 from orchestration.defs.landing.sensors import landing_sensor
 from orchestration.defs.planning.assets import production_plan
@@ -41,6 +42,7 @@ defs = dg.Definitions(
         target_tracking,
         scenarios,
         site_targets,
+        step_energy_labels,
     ],
     asset_checks=warehouse_checks,
     jobs=[
@@ -50,8 +52,9 @@ defs = dg.Definitions(
         factor_restatement_job,
         scope2_market_job,
         *forecast_jobs,
+        labels_job,
     ],
-    schedules=forecast_schedules,
+    schedules=[*forecast_schedules, labels_schedule],
     sensors=[landing_sensor, replan_sensor, factor_sensor],
     resources={
         "dbt": WarehouseDbtCli(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),

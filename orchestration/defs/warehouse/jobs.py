@@ -16,9 +16,11 @@ pipeline_job = dg.define_asset_job(
     # planning runs on demand or per re-plan request (planning_job), not with every day's data;
     # forecasting on its own hourly/daily schedules (forecast_hourly, forecast_daily): Prophet
     # fits do not belong in every day's run, and its partitions are per horizon, not per day
+    # labels: once a day over every batch (energy_labels job)
     selection=dg.AssetSelection.all()
     - dg.AssetSelection.groups("planning")
-    - dg.AssetSelection.groups("forecasting"),
+    - dg.AssetSelection.groups("forecasting")
+    - dg.AssetSelection.groups("labels"),
     executor_def=dg.in_process_executor,
 )
 
