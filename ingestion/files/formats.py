@@ -35,14 +35,23 @@ meters — key meter_id
 ==============================  =========  ===  ==========================================
 meter_id                        text       yes  the meter's id (readings refer to it)
 site_id                         text       yes  the site it belongs to
-parent_meter_id                 text       no   the meter upstream; empty at the root
+parent_meter_id                 text       no   the meter upstream; empty at the root (and
+                                                always empty for a fuel meter)
 meter_kind                      text       yes  utility | main | sub | equipment
 measures_kind                   text       yes  site | area | line | equipment
 measures_id                     text       yes  id of what it measures
-register                        text       yes  counter_kwh | interval_kwh | power_kw
-unit                            text       yes  unit of the raw value: Wh | kWh | MWh for
-                                                counter_kwh / interval_kwh; W | kW | MW for
-                                                power_kw (exact spelling: MWh is not mWh)
+energy_carrier                  text       no   empty or electricity: an electricity meter;
+                                                a fuel burnt on site (natural_gas, diesel,
+                                                lpg, ...: lower case, as factors.
+                                                energy_carrier): a fuel meter (Scope 1)
+register                        text       yes  electricity: counter_kwh | interval_kwh |
+                                                power_kw; fuel: counter | interval
+unit                            text       yes  unit of the raw value. Electricity: Wh | kWh |
+                                                MWh for counter_kwh / interval_kwh; W | kW |
+                                                MW for power_kw (exact spelling: MWh is not
+                                                mWh). Fuel: a unit of the fuel_units seed —
+                                                energy Wh | kWh | MWh | GWh | MJ | GJ | TJ |
+                                                therm, volume l | m3, mass kg | t
 multiplier                      number     yes  CT/VT ratio applied to the raw value (> 0)
 rollover_value                  number     no   counter wraps to 0 here (> 0; counters only)
 interval_minutes                integer    yes  1 … 1440, usually 15
@@ -50,6 +59,11 @@ installed_at                    timestamp  yes  UTC instant with offset, e.g.
                                                 2017-12-31T00:00:00+09:00
 removed_at                      timestamp  no   empty while in service; after installed_at
 ==============================  =========  ===  ==========================================
+
+A fuel meter has no parent: Scope 1 sums every fuel meter of a site, so a fuel sub-meter under
+another would be counted twice. Its readings must be in a unit of the same quantity as its own
+unit (a gas meter registered in m3 takes l or m3, never kWh): dbt converts within a quantity,
+and m3 → kWh would need a calorific value, which is a factor choice.
 
 equipment — key equipment_id
 ----------------------------
@@ -166,7 +180,13 @@ readings
 --------
 Meter exports come in every shape, so readings are read through a `ReadingsMapping`
 (see `ingestion.files.mapping`) that names the timestamp column and its format, time zone and
-interval semantics, the value column, unit, meter and site.
+interval semantics, the value column, unit, meter and site. The mapping's register says how the
+values read: counter_kwh / interval_kwh / power_kw for electricity, counter / interval for fuel.
+Each row is checked against its meter in the landed meter registry (`ingestion.files.units`):
+its unit must fit what the meter measures (litres on an electricity meter, or kWh on a gas meter
+registered in m3, are problems naming the row and the unit column), and a fuel meter's register
+must read like the mapping's. Fuel readings need their meter registered first; electricity
+readings of a meter not (yet) in the registry land as before.
 """
 
 from __future__ import annotations
@@ -175,22 +195,41 @@ from collections.abc import Callable
 
 import polars as pl
 
-from ingestion.files import parsing
+from ingestion.files import parsing, units
 from ingestion.landing.schemas import SCHEMAS, UTC_TS
 
-ENERGY_UNITS = frozenset({"Wh", "kWh", "MWh"})
-POWER_UNITS = frozenset({"W", "kW", "MW"})
-READING_UNITS = ENERGY_UNITS | POWER_UNITS
-REGISTERS = frozenset({"counter_kwh", "interval_kwh", "power_kw"})
+# Electricity readings keep their historical names; fuel units and registers are in `units`.
+ENERGY_UNITS = units.ENERGY_UNITS
+POWER_UNITS = units.POWER_UNITS
+READING_UNITS = units.ELECTRICITY_UNITS
+REGISTERS = units.ELECTRICITY_REGISTERS
+FUEL_REGISTERS = units.FUEL_REGISTERS
+FUEL_UNITS = units.FUEL_UNITS
+# a meter's energy_carrier is matched with factors.energy_carrier by exact text
+CARRIER_PATTERN = r"^[a-z][a-z0-9_]*$"
 QUALITIES = frozenset({"good", "estimated", "suspect"})
 
 # The rates an instrument may carry: per unit of electricity, exactly the units the warehouse's
 # unit_conversions seed converts to kgCO2e/kWh (a unit outside it would leave no figure).
 INSTRUMENT_FACTOR_UNITS = frozenset(
     {
-        "kgCO2e/kWh", "gCO2e/kWh", "tCO2e/MWh", "kgCO2e/MWh", "tCO2e/GWh", "lbCO2e/MWh",
-        "lbCO2e/kWh", "kgCO2/kWh", "gCO2/kWh", "tCO2/MWh", "kgCO2/MWh", "tCO2/GWh", "lbCO2/MWh",
-        "lbCO2/kWh", "gCO2eq/kWh", "tCO2eq/MWh", "kgCO2eq/kWh",
+        "kgCO2e/kWh",
+        "gCO2e/kWh",
+        "tCO2e/MWh",
+        "kgCO2e/MWh",
+        "tCO2e/GWh",
+        "lbCO2e/MWh",
+        "lbCO2e/kWh",
+        "kgCO2/kWh",
+        "gCO2/kWh",
+        "tCO2/MWh",
+        "kgCO2/MWh",
+        "tCO2/GWh",
+        "lbCO2/MWh",
+        "lbCO2/kWh",
+        "gCO2eq/kWh",
+        "tCO2eq/MWh",
+        "kgCO2eq/kWh",
     }
 )
 
@@ -198,11 +237,10 @@ FACTOR_UNIT_PATTERN = r"^(g|kg|t|lb)(CO2e|CO2|CH4|N2O)/(Wh|kWh|MWh|GWh|MJ|GJ|TJ|
 
 ALLOWED: dict[str, dict[str, frozenset[str]]] = {
     "sites": {"location_factor_granularity": frozenset({"annual", "monthly", "hourly"})},
+    # register and unit depend on the meter's energy_carrier: checked in tables._meter_rules
     "meters": {
         "meter_kind": frozenset({"utility", "main", "sub", "equipment"}),
         "measures_kind": frozenset({"site", "area", "line", "equipment"}),
-        "register": REGISTERS,
-        "unit": READING_UNITS,
     },
     "factors": {
         "method": frozenset({"location", "market", "residual_mix", "supplier", "fuel"}),

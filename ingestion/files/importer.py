@@ -26,6 +26,7 @@ from ingestion.files.mapping import MappingError, ReadingsMapping
 from ingestion.files.readers import ROW, UnreadableFile, read_table
 from ingestion.files.readings import prepare_readings
 from ingestion.files.tables import MissingColumns, Prepared, prepare_table
+from ingestion.files.units import MeterKind, meter_kinds
 from ingestion.landing.schemas import KINDS, LINEAGE_COLUMNS, SCHEMAS
 from ingestion.landing.store import LandingZone, new_batch_id
 
@@ -150,6 +151,7 @@ def import_file(
                     if readings_mapping.timezone
                     else _site_timezone(zone, readings_mapping.site_id)
                 ),
+                meters=landed_meter_kinds(zone),
             )
         else:
             prepared = prepare_table(kind, table, rename)
@@ -242,6 +244,25 @@ def _site_timezone(zone: LandingZone, site_id: str) -> str | None:
     if sites.height == 0:
         return None
     return sites.sort("landed_at").get_column("timezone")[-1]
+
+
+def landed_meter_kinds(zone: LandingZone) -> dict[str, MeterKind]:
+    """The landed meter registry as meter_id → MeterKind (the latest landing of a meter wins,
+    as in dbt's stg_landing__meters / stg_landing__fuel_meters)."""
+    if not zone.kind_root("meters").exists():  # nothing landed yet: don't create the zone
+        return {}
+    meters = zone.read("meters")
+    if meters.height == 0:
+        return {}
+    latest = meters.sort(["landed_at", "landing_batch_id"]).unique(
+        "meter_id", keep="last", maintain_order=True
+    )
+    return meter_kinds(
+        latest["meter_id"].to_list(),
+        latest["energy_carrier"].to_list(),
+        latest["register"].to_list(),
+        latest["unit"].to_list(),
+    )
 
 
 def _quarantine_frame(prepared: Prepared, problems: pl.DataFrame) -> pl.DataFrame:

@@ -15,6 +15,16 @@ as command-line flags. Example, for the UCI steel-industry export::
     site_id: KR-GWANGYANG-STEEL
     source_name: uci-steel-industry-2018
 
+A fuel meter's export names the fuel's register and unit; the meter must already be in the
+landed registry with its energy_carrier, and each row's unit must fit it (`units`)::
+
+    timestamp_column: read_at
+    register: counter            # counter | interval for fuel; counter_kwh | interval_kwh |
+    unit: m3                     #   power_kw for electricity
+    value_column: index_m3
+    meter_id: M-GAS-BOILER
+    site_id: TW-HSINCHU-01
+
 How a timestamp label becomes the landed `ts` (UTC start of the interval):
 1. parse the label with `timestamp_format` (a strptime format, e.g. ``%d/%m/%Y %H:%M``; single
    digit days and hours are accepted), or as ISO-8601 when it is None;
@@ -37,8 +47,15 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ingestion.files.formats import ENERGY_UNITS, POWER_UNITS, READING_UNITS
 from ingestion.files.parsing import is_timezone
+from ingestion.files.units import (
+    ELECTRICITY_UNITS,
+    ENERGY_UNITS,
+    FUEL_BASE_UNIT,
+    FUEL_REGISTERS,
+    KNOWN_UNITS,
+    POWER_UNITS,
+)
 
 
 class MappingError(ValueError):
@@ -66,9 +83,10 @@ class ReadingsMapping(BaseModel):
     unit: str | None = None
     unit_column: str | None = None
     # "register" in files and flags (as in the meters registry); not a field name because
-    # pydantic's BaseModel already has a `register` attribute
-    meter_register: Literal["interval_kwh", "counter_kwh", "power_kw"] = Field(
-        default="interval_kwh", alias="register"
+    # pydantic's BaseModel already has a `register` attribute. Electricity: interval_kwh,
+    # counter_kwh, power_kw; fuel meters (m3 of gas, litres of diesel, ...): counter, interval.
+    meter_register: Literal["interval_kwh", "counter_kwh", "power_kw", "counter", "interval"] = (
+        Field(default="interval_kwh", alias="register")
     )
     meter_id: str | None = None
     meter_id_column: str | None = None
@@ -90,28 +108,40 @@ class ReadingsMapping(BaseModel):
         if self.quality is not None and self.quality_column is not None:
             problems.append("give at most one of quality (constant) or quality_column")
         if self.unit is not None:
-            if self.unit not in READING_UNITS:
-                known = ", ".join(sorted(READING_UNITS))
-                problems.append(f"unknown unit {self.unit!r}; expected one of {known}")
-            elif self.meter_register == "power_kw" and self.unit in ENERGY_UNITS:
-                problems.append(f"register power_kw needs a power unit, not {self.unit}")
-            elif self.meter_register != "power_kw" and self.unit in POWER_UNITS:
-                problems.append(
-                    f"register {self.meter_register} needs an energy unit, not {self.unit}"
-                )
+            problems.extend(self._unit_problems(self.unit))
         if self.timezone is not None and not is_timezone(self.timezone):
             problems.append(f"timezone {self.timezone!r} is not an IANA time zone name")
         if self.midnight_ends_day and self.interval_semantics != "end":
             problems.append(
                 "midnight_ends_day describes interval-END labels; set interval_semantics: end"
             )
-        if self.meter_register == "counter_kwh" and self.interval_semantics == "end":
+        if self.meter_register in ("counter_kwh", "counter") and self.interval_semantics == "end":
             problems.append(
                 "counter readings are instants, not intervals; use interval_semantics: start"
             )
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    def _unit_problems(self, unit: str) -> list[str]:
+        register = self.meter_register
+        if unit not in KNOWN_UNITS:
+            return [
+                f"unknown unit {unit!r}; expected one of "
+                f"{', '.join(sorted(ELECTRICITY_UNITS))} (electricity) or "
+                f"{', '.join(FUEL_BASE_UNIT)} (fuel, register counter or interval)"
+            ]
+        if register == "power_kw" and unit not in POWER_UNITS:
+            return [f"register power_kw needs a power unit, not {unit}"]
+        if register in FUEL_REGISTERS and unit not in FUEL_BASE_UNIT:
+            return [
+                f"register {register} (a fuel meter) needs a fuel quantity unit "
+                f"({', '.join(FUEL_BASE_UNIT)}), not {unit}"
+            ]
+        if register not in FUEL_REGISTERS and register != "power_kw" and unit not in ENERGY_UNITS:
+            hint = "" if unit in POWER_UNITS else " (a fuel meter's register: counter or interval)"
+            return [f"register {register} needs an energy unit, not {unit}{hint}"]
+        return []
 
     @classmethod
     def build(cls, **settings: Any) -> ReadingsMapping:
@@ -141,7 +171,9 @@ class ReadingsMapping(BaseModel):
             raise MappingError(f"mapping file {path} is not valid YAML/JSON: {exc}") from exc
         if not isinstance(data, dict):
             raise MappingError(f"mapping file {path} must hold key: value settings")
-        return cls.build(**{**data, **overrides})
+        # an unset flag (None) keeps the file's setting rather than erasing it
+        given = {k: v for k, v in overrides.items() if v is not None}
+        return cls.build(**{**data, **given})
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.model_dump(exclude_none=True, by_alias=True), sort_keys=False)

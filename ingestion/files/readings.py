@@ -1,18 +1,21 @@
 """Turn a meter export into landing readings through a `ReadingsMapping`, checking every row.
 
 The landed `ts` is the UTC START of the interval a value covers (UTC instant of the reading for
-counters); see `mapping` for how a label becomes that instant. `raw_id` is
+counters); see `mapping` for how a label becomes that instant. Each row's unit is checked against
+its meter in the landed registry (`units.registry_misfit`): a litre reading of an electricity
+meter or a kWh reading of a gas meter registered in m3 is a problem on that row. `raw_id` is
 ``<source_name>|<meter_id>|<row in file>|<ts as ISO UTC>``: the same file imported again gives
 the same ids, so downstream deduplication makes an at-least-once import exactly-once.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 import polars as pl
 
-from ingestion.files import formats, parsing
+from ingestion.files import formats, parsing, units
 from ingestion.files.mapping import MappingError, ReadingsMapping
 from ingestion.files.readers import ROW, RawTable
 from ingestion.files.tables import MissingColumns, Prepared, dedupe, without_problem_rows
@@ -27,7 +30,10 @@ def prepare_readings(
     source_name: str,
     received_at: datetime,
     site_timezone: str | None = None,
+    meters: Mapping[str, units.MeterKind] | None = None,
 ) -> Prepared:
+    """`meters`: the landed meter registry (meter_id → MeterKind); each row's unit must fit its
+    meter. None skips that check (no registry to check against)."""
     raw = table.frame
     missing = [c for c in mapping.file_columns() if c not in raw.columns]
     if missing:
@@ -56,26 +62,26 @@ def prepare_readings(
     meter = meter.alias("meter_id")
 
     # unit
+    register = mapping.meter_register
     if mapping.unit_column:
         unit = parsing.text(raw.get_column(mapping.unit_column)).alias("unit")
         required(mapping.unit_column)
-        found.append(
-            parsing.check_in(unit, rows, mapping.unit_column, formats.READING_UNITS, "unit")
-        )
-        wrong = (
-            formats.ENERGY_UNITS if mapping.meter_register == "power_kw" else formats.POWER_UNITS
-        )
+        found.append(parsing.check_in(unit, rows, mapping.unit_column, units.KNOWN_UNITS, "unit"))
+        fits = units.register_units(register)
         found.append(
             parsing.problems_where(
-                unit.is_in(list(wrong)),
+                unit.is_in(list(units.KNOWN_UNITS - set(fits))),
                 rows,
                 unit,
                 mapping.unit_column,
-                f"unit does not fit the {mapping.meter_register} register of this mapping",
+                f"unit does not fit the {register} register of this mapping "
+                f"(expected one of {', '.join(fits)})",
             )
         )
     else:
         unit = pl.repeat(mapping.unit, raw.height, dtype=pl.String, eager=True).alias("unit")
+    if meters is not None:
+        found.append(_registry_problems(meter, unit, rows, mapping, meters))
 
     # quality
     if mapping.quality_column:
@@ -94,12 +100,13 @@ def prepare_readings(
     value, probs = parsing.parse_float(value_raw, rows, mapping.value_column)
     found.append(probs)
     required(mapping.value_column)
-    if mapping.meter_register != "power_kw":
-        what = (
-            "negative energy on an interval register"
-            if mapping.meter_register == "interval_kwh"
-            else "negative reading of an energy counter"
-        )
+    if register != "power_kw":
+        what = {
+            "interval_kwh": "negative energy on an interval register",
+            "counter_kwh": "negative reading of an energy counter",
+            "interval": "negative fuel quantity on an interval register",
+            "counter": "negative reading of a fuel counter",
+        }[register]
         found.append(parsing.problems_where(value < 0, rows, value_raw, mapping.value_column, what))
 
     # timestamp
@@ -168,6 +175,65 @@ def prepare_readings(
         duplicates=duplicates,
         ignored_columns=ignored,
         span_columns=("ts", "ts"),
+    )
+
+
+def _registry_problems(
+    meter: pl.Series,
+    unit: pl.Series,
+    rows: pl.Series,
+    mapping: ReadingsMapping,
+    meters: Mapping[str, units.MeterKind],
+) -> pl.DataFrame:
+    """Each row's unit (and the mapping's register) against its meter in the landed registry.
+    Rows whose unit the mapping already refuses are left to that problem. Decided once per
+    distinct (meter, unit): a file has few meters and units, however many rows. The problem
+    names the file's column at fault (the unit's or the meter's), else the other one, which
+    tells the rows apart; when both are the mapping's own constants the mapping is at fault and
+    the file is not imported (MappingError)."""
+    register = mapping.meter_register
+    pairs = pl.DataFrame({"meter_id": meter, "unit": unit})
+    distinct = pairs.filter(
+        pl.col("meter_id").is_not_null() & pl.col("unit").is_in(units.register_units(register))
+    ).unique()
+    found = [
+        (m, u, *misfit)
+        for m, u in distinct.iter_rows()
+        if (misfit := units.registry_misfit(meters, m, u, register))
+    ]
+    if not found:
+        return parsing.empty_problems()
+    if mapping.unit_column is None and mapping.meter_id_column is None:
+        # one meter and one unit, both the mapping's own: every row is wrong the same way
+        raise MappingError(
+            f"the mapping's meter and unit do not fit the meter registry: {found[0][3]}"
+        )
+    # the column at fault when the file has it, else the other one (which picks the row apart)
+    column_of = {"unit": mapping.unit_column, "meter": mapping.meter_id_column}
+    for name, other in (("unit", "meter"), ("meter", "unit")):
+        column_of[name] = column_of[name] or column_of[other]
+    shown_of = {mapping.unit_column: unit, mapping.meter_id_column: meter}
+    keyed = pairs.join(
+        pl.DataFrame(
+            found,
+            schema={
+                "meter_id": pl.String,
+                "unit": pl.String,
+                "culprit": pl.String,
+                "why": pl.String,
+            },
+            orient="row",
+        ),
+        on=["meter_id", "unit"],
+        how="left",
+        maintain_order="left",
+    )
+    culprit, why = keyed.get_column("culprit"), keyed.get_column("why")
+    return parsing.concat_problems(
+        parsing.problems_where(
+            culprit == name, rows, shown_of[column_of[name]], column_of[name], why
+        )
+        for name in ("unit", "meter")
     )
 
 

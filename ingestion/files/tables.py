@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from ingestion.files import formats, parsing
+from ingestion.files import formats, parsing, units
 from ingestion.files.readers import ROW, RawTable
 from ingestion.landing.schemas import REQUIRED, SCHEMAS
 
@@ -109,10 +109,12 @@ def _row_rules(
 ) -> list[pl.DataFrame]:
     rows = frame.get_column(ROW)
 
-    def where(mask: pl.Series | pl.Expr, col: str, reason: str | pl.Series) -> pl.DataFrame:
+    def where(
+        mask: pl.Series | pl.Expr, col: str, reason: str | pl.Series | pl.Expr
+    ) -> pl.DataFrame:
         if isinstance(mask, pl.Expr):
             mask = frame.select(mask.fill_null(False)).to_series()
-        if isinstance(reason, pl.Expr):  # pragma: no cover - not used with expressions
+        if isinstance(reason, pl.Expr):  # a reason naming the row's own values
             reason = frame.select(reason).to_series()
         name = file_col[col]
         shown = raw.get_column(name) if name in raw.columns else frame.get_column(col)
@@ -140,22 +142,7 @@ def _row_rules(
             )
         )
     elif kind == "meters":
-        energy = list(formats.ENERGY_UNITS)
-        power = list(formats.POWER_UNITS)
-        out.append(
-            where(
-                c("register").is_in(["counter_kwh", "interval_kwh"]) & c("unit").is_in(power),
-                "unit",
-                "a power unit on an energy register (use Wh, kWh or MWh)",
-            )
-        )
-        out.append(
-            where(
-                c("register").eq("power_kw") & c("unit").is_in(energy),
-                "unit",
-                "an energy unit on a power register (use W, kW or MW)",
-            )
-        )
+        out.extend(_meter_kind_rules(where))
         out.append(where(c("multiplier") <= 0, "multiplier", "multiplier must be above 0"))
         out.append(
             where(c("rollover_value") <= 0, "rollover_value", "rollover value must be above 0")
@@ -226,6 +213,93 @@ def _row_rules(
             )
         )
     return out
+
+
+def _meter_kind_rules(where) -> list[pl.DataFrame]:
+    """Register and unit by what the meter measures (`units`): an electricity meter keeps the
+    electricity registers and units, a fuel meter (an energy_carrier other than electricity)
+    takes counter | interval in a unit of the fuel_units seed, and has no parent."""
+    c = pl.col
+    fuel = c("energy_carrier").is_not_null() & (c("energy_carrier") != units.ELECTRICITY)
+    power = list(formats.POWER_UNITS)
+    energy = list(formats.ENERGY_UNITS)
+    electricity_units = ", ".join(sorted(formats.READING_UNITS))
+    fuel_units = ", ".join(units.FUEL_BASE_UNIT)
+    return [
+        where(
+            fuel & ~c("energy_carrier").str.contains(formats.CARRIER_PATTERN),
+            "energy_carrier",
+            "an energy carrier is lower-case letters, digits and _ as in factors."
+            "energy_carrier (e.g. natural_gas, diesel, lpg; empty or electricity for an "
+            "electricity meter)",
+        ),
+        # electricity meters: exactly the rules from before fuel meters existed
+        where(
+            ~fuel & c("register").is_in(list(formats.FUEL_REGISTERS)),
+            "register",
+            pl.format(
+                "register {} is a fuel meter's: give the fuel's energy_carrier (e.g. "
+                "natural_gas), or use counter_kwh, interval_kwh or power_kw for electricity",
+                c("register"),
+            ),
+        ),
+        where(
+            ~fuel & ~c("register").is_in(list(formats.REGISTERS | formats.FUEL_REGISTERS)),
+            "register",
+            "unknown register; expected one of counter_kwh, interval_kwh, power_kw "
+            "(electricity) or counter, interval (a fuel meter, with its energy_carrier)",
+        ),
+        where(
+            ~fuel & ~c("unit").is_in(list(units.KNOWN_UNITS)),
+            "unit",
+            f"unknown unit; expected one of {electricity_units}",
+        ),
+        where(
+            ~fuel & c("unit").is_in(list(formats.FUEL_UNITS - formats.READING_UNITS)),
+            "unit",
+            pl.format(
+                "{} is a fuel unit, but this is an electricity meter (energy_carrier empty or "
+                "electricity): use Wh, kWh or MWh (W, kW or MW for power_kw), or give the "
+                "fuel's energy_carrier",
+                c("unit"),
+            ),
+        ),
+        where(
+            ~fuel & c("register").is_in(["counter_kwh", "interval_kwh"]) & c("unit").is_in(power),
+            "unit",
+            "a power unit on an energy register (use Wh, kWh or MWh)",
+        ),
+        where(
+            ~fuel & c("register").eq("power_kw") & c("unit").is_in(energy),
+            "unit",
+            "an energy unit on a power register (use W, kW or MW)",
+        ),
+        # fuel meters
+        where(
+            fuel & ~c("register").is_in(list(formats.FUEL_REGISTERS)),
+            "register",
+            pl.format(
+                "a fuel meter (energy_carrier {}) has register counter or interval",
+                c("energy_carrier"),
+            ),
+        ),
+        where(
+            fuel & ~c("unit").is_in(list(formats.FUEL_UNITS)),
+            "unit",
+            pl.format(
+                "not a fuel quantity unit for a {} meter; expected one of {}",
+                c("energy_carrier"),
+                pl.lit(fuel_units),
+            ),
+        ),
+        where(
+            fuel & c("parent_meter_id").is_not_null(),
+            "parent_meter_id",
+            "a fuel meter has no parent meter: Scope 1 sums every fuel meter of the site, so "
+            "a fuel sub-meter would be counted twice (and an electricity meter cannot be "
+            "upstream of a fuel)",
+        ),
+    ]
 
 
 def _instrument_rules(where) -> list[pl.DataFrame]:

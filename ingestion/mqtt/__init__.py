@@ -25,9 +25,11 @@ Single reading — one per message:
 
 meter: string, a meter_id of the registry. ts: ISO 8601 with `Z` or a UTC offset (a timestamp
 without an offset is rejected, never guessed). value: JSON number, as the register shows it.
-unit: Wh | kWh | MWh (energy registers) or W | kW | MW (power registers). id (optional, string or
-integer): the reading's stable identity. quality (optional): good | estimated | suspect,
-default good. Unknown keys are ignored; the site comes from the topic, not the payload.
+unit: Wh | kWh | MWh (energy registers) or W | kW | MW (power registers); a fuel meter's unit of
+its own quantity (a gas meter registered in m3: l or m3; see ingestion/files/units.py). id
+(optional, string or integer): the reading's stable identity. quality (optional): good |
+estimated | suspect, default good. Unknown keys are ignored; the site comes from the topic, not
+the payload.
 
 Mapping to the landing zone (`readings`, see ingestion/landing/schemas.py)
 -------------------------------------------------------------------------
@@ -50,9 +52,10 @@ Nothing is dropped silently: every problem goes to `quarantine/readings/<batch_i
 (one file per micro-batch) with a reason code, a detail in plain words, the topic, the position
 in the message and the original entry or payload — see `payloads.REASONS`: malformed JSON,
 wrong shape, missing or mistyped fields, unknown meter, site in the topic ≠ meter's site,
-unknown unit or energy/power mismatch with the register, NaN/inf/negative/absurd value (above
-`max_value`), ts unparseable, without offset, too far in the future (`max_future_seconds`) or
-before `min_ts`. Counts per reason are in `IngestStats.quarantined`.
+unknown unit or a unit that does not fit the meter (energy/power vs the register, fuel vs
+electricity, a fuel quantity of another kind than the meter's), NaN/inf/negative/absurd value
+(above `max_value`), ts unparseable, without offset, too far in the future
+(`max_future_seconds`) or before `min_ts`. Counts per reason are in `IngestStats.quarantined`.
 
 Delivery
 --------

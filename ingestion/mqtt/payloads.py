@@ -8,6 +8,8 @@ Two JSON shapes are accepted (UTF-8):
 A reading has `meter` (string), `ts` (ISO 8601 string with a UTC offset or `Z`), `value`
 (JSON number), `unit` (string), and optionally `id` (string or integer: the reading's stable
 identity) and `quality` (good | estimated | suspect; default good). Other keys are ignored.
+Fuel meters (gas, diesel, ...) send the same shape, in their unit: e.g. a gas counter
+``{"meter": "M-GAS", "ts": "...", "value": 283415.25, "unit": "m3"}``.
 
 Here only the JSON shape and the types are checked (`add_message` records a problem per
 reading); meaning — known meter, site, unit, time, value range — is checked on the whole batch
@@ -31,8 +33,11 @@ REASONS: dict[str, str] = {
     "not_a_number": "value is not a JSON number",
     "unknown_meter": "the meter is not in the meter registry",
     "site_mismatch": "the site in the topic is not the meter's site",
-    "unknown_unit": "the unit is not one of Wh, kWh, MWh, W, kW, MW",
-    "wrong_unit": "an energy unit for a power register or a power unit for an energy register",
+    "unknown_unit": "the unit is neither an electricity unit (Wh, kWh, MWh, W, kW, MW) nor a "
+    "fuel unit (GWh, MJ, GJ, TJ, therm, l, m3, kg, t)",
+    "wrong_unit": "the unit does not fit the meter: an energy unit for a power register or a "
+    "power unit for an energy register, a fuel unit on an electricity meter, or a fuel quantity "
+    "of another kind than the fuel meter's own unit (kWh on a gas meter registered in m3)",
     "bad_ts": "ts is not an ISO 8601 timestamp with a UTC offset",
     "future_ts": "ts is further in the future than allowed",
     "old_ts": "ts is before the earliest allowed time",

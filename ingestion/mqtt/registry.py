@@ -1,4 +1,12 @@
-"""Which meters the service accepts readings for: the meter registry in the landing zone."""
+"""Which meters the service accepts readings for, and in which units: the meter registry in the
+landing zone.
+
+A meter's kind decides its readings' units (`ingestion.files.units`, shared with the file
+importer so both entrances accept the same readings): an electricity meter's energy register
+takes Wh | kWh | MWh and its power register W | kW | MW; a fuel meter (energy_carrier
+natural_gas, diesel, ...) takes the units of its own quantity — a gas meter registered in m3
+takes l or m3, never kWh.
+"""
 
 from __future__ import annotations
 
@@ -8,27 +16,45 @@ from pathlib import Path
 
 import polars as pl
 
+from ingestion.files.units import (
+    ELECTRIC_ENERGY,
+    ELECTRIC_POWER,
+    ENERGY_UNITS,
+    KIND_UNITS,
+    KNOWN_UNITS,
+    POWER_UNITS,
+    measures,
+    meter_kinds,
+)
 from ingestion.landing import LandingZone
 
-ENERGY_UNITS = frozenset({"Wh", "kWh", "MWh"})
-POWER_UNITS = frozenset({"W", "kW", "MW"})
+# Electricity units, as before fuel meters existed (KNOWN_UNITS adds the fuel units).
 READING_UNITS = ENERGY_UNITS | POWER_UNITS
+__all__ = [
+    "ENERGY_UNITS",
+    "KIND_UNITS",
+    "KNOWN_UNITS",
+    "POWER_UNITS",
+    "READING_UNITS",
+    "MeterRegistry",
+    "known_meters_from_landing",
+    "meter_registers_from_landing",
+    "register_dimension",
+    "unit_dimension",
+]
 
 
 def unit_dimension(unit: str | None) -> str | None:
-    """'energy', 'power' or None for an unknown unit."""
-    if unit in ENERGY_UNITS:
-        return "energy"
-    if unit in POWER_UNITS:
-        return "power"
-    return None
+    """What a unit measures: 'energy', 'power', 'volume', 'mass', or None for an unknown
+    unit."""
+    return measures(unit)
 
 
 def register_dimension(register: str | None) -> str | None:
-    """'power' for power_kw registers, 'energy' for counters and interval energy."""
+    """The kind of an electricity register: power for power_kw, energy for the others."""
     if register is None:
         return None
-    return "power" if register == "power_kw" else "energy"
+    return ELECTRIC_POWER if register == "power_kw" else ELECTRIC_ENERGY
 
 
 def _latest_meters(home: Path | str) -> pl.DataFrame:
@@ -46,7 +72,8 @@ def known_meters_from_landing(home: Path | str) -> dict[str, str]:
 
 
 def meter_registers_from_landing(home: Path | str) -> dict[str, str]:
-    """meter_id → register (counter_kwh | interval_kwh | power_kw) from the landing registry."""
+    """meter_id → register (counter_kwh | interval_kwh | power_kw; counter | interval for fuel
+    meters) from the landing registry."""
     meters = _latest_meters(home)
     return {
         m: r
@@ -57,21 +84,53 @@ def meter_registers_from_landing(home: Path | str) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class MeterRegistry:
-    """meter → site, and meter → the dimension its register takes (energy or power)."""
+    """meter → site, meter → its kind (a key of `KIND_UNITS`: electric energy / power, fuel
+    energy / volume / mass), and meter → what it is in words (for quarantine details). A meter
+    without a kind (the registry gives no register) is not unit-checked."""
 
     sites: Mapping[str, str]
     dimensions: Mapping[str, str] = field(default_factory=dict)
+    descriptions: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def build(
-        cls, sites: Mapping[str, str], registers: Mapping[str, str] | None = None
+        cls,
+        sites: Mapping[str, str],
+        registers: Mapping[str, str] | None = None,
+        *,
+        units: Mapping[str, str | None] | None = None,
+        carriers: Mapping[str, str | None] | None = None,
     ) -> MeterRegistry:
-        dims = {m: d for m, r in (registers or {}).items() if (d := register_dimension(r))}
-        return cls(dict(sites), dims)
+        """`registers` alone describes electricity meters (as an IngestConfig's
+        meter_registers does); with `carriers` and `units` (from the landed registry) a fuel
+        meter is known by its energy carrier and own unit."""
+        registers = dict(registers or {})
+        units = dict(units or {})
+        carriers = dict(carriers or {})
+        ids = sorted(set(registers) | {m for m, c in carriers.items() if c is not None})
+        kinds = meter_kinds(
+            ids,
+            [carriers.get(m) for m in ids],
+            [registers.get(m) for m in ids],
+            [units.get(m) for m in ids],
+        )
+        dims = {m: k for m, meter in kinds.items() if (k := meter.kind)}
+        return cls(dict(sites), dims, {m: kinds[m].describe() for m in dims})
 
     @classmethod
     def from_landing(cls, home: Path | str) -> MeterRegistry:
-        return cls.build(known_meters_from_landing(home), meter_registers_from_landing(home))
+        meters = _latest_meters(home)
+        ids = meters["meter_id"].to_list()
+
+        def column(name: str) -> dict[str, str | None]:
+            return dict(zip(ids, meters[name].to_list(), strict=True))
+
+        return cls.build(
+            column("site_id"),
+            {m: r for m, r in column("register").items() if r is not None},
+            units=column("unit"),
+            carriers=column("energy_carrier"),
+        )
 
     def __len__(self) -> int:
         return len(self.sites)

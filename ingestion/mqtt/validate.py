@@ -3,6 +3,12 @@
 Each row gets the FIRST reason that applies, in this order: the parse-level problem (shape,
 types), unknown_meter, site_mismatch, unknown_unit, wrong_unit, bad_ts, future_ts, old_ts,
 non_finite_value, negative_value, absurd_value, bad_quality. Rows without a reason are valid.
+
+unknown_unit: neither an electricity unit nor a fuel unit (`ingestion.files.units`).
+wrong_unit: a unit the meter's kind does not take — kW on an energy register, kWh on a power
+register, litres on an electricity meter, kWh on a gas meter registered in m3 (fuel converts
+only within its quantity: energy, volume or mass). A meter whose registry entry gives no
+register is not unit-checked.
 """
 
 from __future__ import annotations
@@ -14,15 +20,10 @@ from datetime import UTC, datetime
 import numpy as np
 import polars as pl
 
+from ingestion.files.units import FUEL_BASE_UNIT
 from ingestion.landing.schemas import SCHEMAS, UTC_TS
 from ingestion.mqtt.payloads import Columns
-from ingestion.mqtt.registry import (
-    ENERGY_UNITS,
-    POWER_UNITS,
-    READING_UNITS,
-    MeterRegistry,
-    unit_dimension,
-)
+from ingestion.mqtt.registry import KIND_UNITS, KNOWN_UNITS, MeterRegistry, unit_dimension
 
 QUALITIES = ("good", "estimated", "suspect")
 # raw_id = the reading's own id, else "<meter>|<ts as ISO UTC>", e.g. M-1|2026-01-05T00:15:00Z
@@ -85,11 +86,21 @@ def assemble(
     )
 
 
+def _fits_kind(unit: pl.Expr, kind: pl.Expr) -> pl.Expr:
+    """Whether the unit is one its meter's kind takes (`KIND_UNITS`); null when the meter has
+    no kind. One when/then per kind: a handful, whatever the batch size."""
+    chain = None
+    for name, allowed in KIND_UNITS.items():
+        test = unit.is_in(list(allowed)) if allowed else pl.lit(False)
+        chain = (pl.when(kind == name) if chain is None else chain.when(kind == name)).then(test)
+    return chain.otherwise(None)
+
+
 def check(frame: pl.DataFrame, registry: MeterRegistry, limits: Limits) -> pl.DataFrame:
-    """Add `ts` (parsed, UTC), `reg_site`, `reg_dim` and `reason` (null when valid)."""
+    """Add `ts` (parsed, UTC), `reg_site`, `reg_kind` and `reason` (null when valid)."""
     c = pl.col
     sites = registry.sites
-    dims = registry.dimensions
+    kinds = registry.dimensions
     frame = frame.with_columns(
         c("ts_text")
         .str.to_datetime("%+", time_zone="UTC", time_unit="us", strict=False)
@@ -98,14 +109,19 @@ def check(frame: pl.DataFrame, registry: MeterRegistry, limits: Limits) -> pl.Da
         .replace_strict(list(sites), list(sites.values()), default=None, return_dtype=pl.String)
         .alias("reg_site"),
         c("meter_id")
-        .replace_strict(list(dims), list(dims.values()), default=None, return_dtype=pl.String)
-        .alias("reg_dim"),
-        pl.when(c("unit").is_in(list(ENERGY_UNITS)))
-        .then(pl.lit("energy"))
-        .when(c("unit").is_in(list(POWER_UNITS)))
-        .then(pl.lit("power"))
-        .otherwise(None)
-        .alias("unit_dim"),
+        .replace_strict(list(kinds), list(kinds.values()), default=None, return_dtype=pl.String)
+        .alias("reg_kind"),
+    ).with_columns(_fits_kind(c("unit"), c("reg_kind")).alias("unit_fits"))
+    # what the meter is, in words, for the quarantine detail of a unit that does not fit it
+    what = registry.descriptions
+    frame = frame.with_columns(
+        pl.when(c("unit_fits").not_())
+        .then(
+            c("meter_id").replace_strict(
+                list(what), list(what.values()), default=None, return_dtype=pl.String
+            )
+        )
+        .alias("reg_what")
     )
     future = c("received_at") + pl.duration(microseconds=int(limits.max_future_seconds * 1e6))
     value = c("value")
@@ -118,9 +134,9 @@ def check(frame: pl.DataFrame, registry: MeterRegistry, limits: Limits) -> pl.Da
         .then(pl.lit("unknown_meter"))
         .when(c("reg_site") != c("topic_site"))
         .then(pl.lit("site_mismatch"))
-        .when(c("unit_dim").is_null())
+        .when(~c("unit").is_in(list(KNOWN_UNITS)))
         .then(pl.lit("unknown_unit"))
-        .when(c("reg_dim").is_not_null() & (c("reg_dim") != c("unit_dim")))
+        .when(c("unit_fits").not_())
         .then(pl.lit("wrong_unit"))
         .when(c("ts").is_null())
         .then(pl.lit("bad_ts"))
@@ -173,11 +189,15 @@ def _detail(row: dict, limits: Limits) -> str:
             f"site {row['topic_site']!r}"
         )
     if reason == "unknown_unit":
-        return f"unit {unit!r} is not one of {', '.join(sorted(READING_UNITS))}"
+        return (
+            f"unit {unit!r} is not one of {', '.join(KIND_UNITS['electric energy'])}, "
+            f"{', '.join(KIND_UNITS['electric power'])} (electricity) nor a fuel unit "
+            f"({', '.join(FUEL_BASE_UNIT)})"
+        )
     if reason == "wrong_unit":
         return (
-            f"unit {unit!r} measures {unit_dimension(unit)} but meter {meter!r} has a "
-            f"{row['reg_dim']} register"
+            f"unit {unit!r} measures {unit_dimension(unit)}, but meter {meter!r} is "
+            f"{row['reg_what']}"
         )
     if reason == "bad_ts":
         return f"ts {ts!r} is not an ISO 8601 timestamp with a UTC offset (e.g. ...T00:15:00Z)"

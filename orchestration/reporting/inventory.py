@@ -7,6 +7,11 @@ tables, so the inventory of any period is a sum of rows an auditor can list, and
 versions and instruments are named with their source documents. Category 1 (direct emissions:
 stationary fuel combustion, GHG Protocol Scope 1) comes from `marts.fct_scope1_daily` — one row
 per fuel and site-local day — when fuel meters exist; without them the report says so.
+
+Written as Markdown, HTML and CSV (`write_reports`). The CSV has one row per month and a 'total'
+row: Category 2 columns first, then `iso14064_category1_t_co2e` and per fuel its quantity, t of
+CO2 / CH4 / N2O and CO2e, and per gas the factor versions and source documents (`write_csv`
+lists the columns).
 """
 
 from __future__ import annotations
@@ -66,6 +71,22 @@ class FuelRow:
     missing_gases: str | None
 
 
+@dataclass(frozen=True)
+class FuelMonth:
+    """Category 1 for one fuel, base unit and site-local month (the CSV's grain)."""
+
+    month: str  # YYYY-MM
+    fuel: str
+    unit: str
+    quantity: Decimal
+    kg_co2: Decimal | None
+    kg_ch4: Decimal | None
+    kg_n2o: Decimal | None
+    kg_co2e: Decimal | None
+    gwp_set: str
+    factor_versions: tuple[str, ...]  # 'factor_id@version', every gas
+
+
 @dataclass
 class Inventory:
     site: dict
@@ -83,6 +104,9 @@ class Inventory:
     first_reported_location_kg: Decimal | None = None
     first_reported_market_kg: Decimal | None = None
     fuel: list[FuelRow] = field(default_factory=list)
+    fuel_months: list[FuelMonth] = field(default_factory=list)
+    # the fuel factor versions the Category 1 figures used: audit.factor_versions rows + gas
+    fuel_factors: list[dict] = field(default_factory=list)
 
     @property
     def scope1_kg(self) -> Decimal | None:
@@ -181,6 +205,10 @@ def build_inventory(con: duckdb.DuckDBPyConnection, site_id: str, period: Period
     inventory.factors = _factors_used(con, days)
     inventory.instruments = _instruments(con, site_id, period)
     inventory.fuel = _fuel(con, site_id, period)
+    if inventory.fuel:
+        fuels = {f.fuel for f in inventory.fuel}
+        inventory.fuel_months = [m for m in _fuel_months(con, site_id, period) if m.fuel in fuels]
+        inventory.fuel_factors = _fuel_factors(con, inventory.fuel_months)
     _restatements(con, inventory, site_id, period)
     return inventory
 
@@ -250,6 +278,63 @@ def _fuel(con: duckdb.DuckDBPyConnection, site_id: str, period: Period) -> list[
         [site_id, period.first_day, period.last_day],
     )
     return [FuelRow(**row) for row in rows]
+
+
+def _fuel_months(con: duckdb.DuckDBPyConnection, site_id: str, period: Period) -> list[FuelMonth]:
+    """Category 1 per site-local month, fuel and base unit: the sums of fct_scope1_daily (a
+    month with a day lacking a factor has no emission figure, as in `_fuel`)."""
+    rows = _records(
+        con,
+        """
+        select
+            strftime(site_local_date, '%Y-%m') as month,
+            energy_carrier as fuel,
+            quantity_unit as unit,
+            sum(quantity) as quantity,
+            case when bool_or(kg_co2e is null) then null else sum(kg_co2) end as kg_co2,
+            case when bool_or(kg_co2e is null) then null else sum(kg_ch4) end as kg_ch4,
+            case when bool_or(kg_co2e is null) then null else sum(kg_n2o) end as kg_n2o,
+            case when bool_or(kg_co2e is null) then null else sum(kg_co2e) end as kg_co2e,
+            string_agg(distinct gwp_set, ', ' order by gwp_set) as gwp_set,
+            list_sort(list_distinct(list_filter(flatten(list(
+                string_split(coalesce(factor_versions, ''), ',')
+            )), lambda x: x <> ''))) as factor_versions
+        from marts.fct_scope1_daily
+        where site_id = ? and site_local_date between ? and ?
+        group by all
+        order by month, fuel, unit
+        """,
+        [site_id, period.first_day, period.last_day],
+    )
+    return [FuelMonth(**{**r, "factor_versions": tuple(r["factor_versions"])}) for r in rows]
+
+
+def _fuel_factors(con: duckdb.DuckDBPyConnection, months: list[FuelMonth]) -> list[dict]:
+    """The factor versions Category 1 used, with gas and source document (audit.factor_versions:
+    the same rows an audit trace ends in), one row per version and gas."""
+    fuel_of: dict[str, str] = {}
+    for m in months:
+        for key in m.factor_versions:
+            fuel_of.setdefault(key, m.fuel)
+    if not fuel_of or not has_table(con, "audit", "factor_versions"):
+        return []
+    found = _records(
+        con,
+        "select factor_version_key, gas, any_value(method) as method, any_value(region) as region, "
+        "any_value(granularity) as granularity, min(valid_from_utc) as valid_from_utc, "
+        "max(valid_to_utc) as valid_to_utc, list(distinct published_value order by "
+        "published_value) as published_values, any_value(published_unit) as published_unit, "
+        "string_agg(distinct source_document, '; ' order by source_document) as source_document, "
+        "max(published_at_utc) as published_at_utc "
+        "from audit.factor_versions where factor_version_key in "
+        f"({', '.join('?' for _ in fuel_of)}) "
+        "group by factor_version_key, gas order by factor_version_key, gas",
+        list(fuel_of),
+    )
+    for row in found:
+        row["fuel"] = fuel_of[row["factor_version_key"]]
+        row["role"] = f"Category 1: {row['fuel'].replace('_', ' ')}, {row['gas']}"
+    return found
 
 
 def _instruments(con: duckdb.DuckDBPyConnection, site_id: str, period: Period) -> list[dict]:
@@ -496,7 +581,7 @@ def _sections(inv: Inventory) -> list[tuple[str, list[str] | None, list[list[str
                     f["source_document"],
                     f"{f['published_at_utc']:%Y-%m-%d}",
                 ]
-                for f in inv.factors
+                for f in [*inv.factors, *inv.fuel_factors]
             ],
             None,
         )
@@ -682,7 +767,11 @@ CSV_COLUMNS = (
     "kwh_residual",
     "kwh_location_fallback",
     "kwh_no_market_factor",
+    # Category 1 (fuel combustion, Scope 1): all fuels, then per fuel (category1_columns)
+    "iso14064_category1_t_co2e",
+    "category1_gwp_set",
 )
+CATEGORY1_GASES = (("co2", "CO2"), ("ch4", "CH4"), ("n2o", "N2O"))
 
 
 def _plain(value: Decimal | None) -> str:
@@ -693,12 +782,81 @@ def _plain(value: Decimal | None) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+def _tonnes(kg: Decimal | None) -> Decimal | None:
+    return None if kg is None else kg / KG_PER_TONNE
+
+
+def _fuel_units(inv: Inventory) -> dict[str, list[str]]:
+    """fuel → its base units, in the report's order (fuel, then unit)."""
+    units: dict[str, list[str]] = {}
+    for f in inv.fuel:
+        units.setdefault(f.fuel, []).append(f.unit)
+    return units
+
+
+def category1_columns(inv: Inventory) -> list[str]:
+    """The per-fuel Category 1 columns of this inventory's CSV (none without fuel data)."""
+    columns: list[str] = []
+    for fuel, units in _fuel_units(inv).items():
+        prefix = f"category1_{fuel}"
+        columns += [f"{prefix}_quantity_{unit}" for unit in units]
+        columns += [f"{prefix}_t_{gas}" for gas, _ in CATEGORY1_GASES] + [f"{prefix}_t_co2e"]
+        for gas, _ in CATEGORY1_GASES:
+            columns += [f"{prefix}_{gas}_factor_versions", f"{prefix}_{gas}_source_documents"]
+    return columns
+
+
+def _category1_cells(inv: Inventory, months: list[FuelMonth]) -> list[str]:
+    """The Category 1 cells of one CSV row from the fuel-months it covers: emissions are
+    empty when a fuel has no data in those months or a day without a factor (no figure,
+    never a partial one)."""
+    # one factor_id@version may carry several gases (the factors key includes the gas)
+    gases_of: dict[str, set[str]] = {}
+    source_of: dict[tuple[str, str], str] = {}
+    for f in inv.fuel_factors:
+        gases_of.setdefault(f["factor_version_key"], set()).add(f["gas"])
+        source_of[(f["factor_version_key"], f["gas"])] = f["source_document"]
+    all_kg = [m.kg_co2e for m in months]
+    cells = [
+        _plain(_tonnes(_sum_or_none(all_kg)) if months else None),
+        ", ".join(sorted({m.gwp_set for m in months})),
+    ]
+    for fuel, units in _fuel_units(inv).items():
+        mine = [m for m in months if m.fuel == fuel]
+        for unit in units:
+            quantities = [m.quantity for m in mine if m.unit == unit]
+            cells.append(_plain(sum(quantities, Decimal(0))) if quantities else "")
+        for attribute in ("kg_co2", "kg_ch4", "kg_n2o", "kg_co2e"):
+            total = _sum_or_none([getattr(m, attribute) for m in mine]) if mine else None
+            cells.append(_plain(_tonnes(total)))
+        keys = sorted({k for m in mine for k in m.factor_versions})
+        for _, gas in CATEGORY1_GASES:
+            versions = [k for k in keys if gas in gases_of.get(k, ())]
+            sources = sorted({source_of[(k, gas)] for k in versions})
+            cells += [", ".join(versions), "; ".join(sources)]
+    return cells
+
+
 def write_csv(inv: Inventory, path: Path) -> None:
-    """One row per month and one 'total' row, in kWh and t CO2e (full precision)."""
+    """One row per month and one 'total' row, in kWh, t CO2e and fuel base units (full
+    precision).
+
+    Category 2 (imported electricity) first, as it always was; then ISO 14064-1 Category 1
+    (stationary combustion, GHG Protocol Scope 1, from marts.fct_scope1_daily):
+    ``iso14064_category1_t_co2e`` for all fuels and ``category1_gwp_set`` (the IPCC set of the
+    CO2e), then per fuel F of the period ``category1_F_quantity_<unit>`` (in the warehouse's
+    base unit: kWh, l or kg — natural gas in litres, 1 m3 = 1000 l), ``category1_F_t_co2`` /
+    ``_t_ch4`` / ``_t_n2o`` (t of each gas) and ``category1_F_t_co2e``, and per gas
+    ``category1_F_<gas>_factor_versions`` ('factor_id@version') with
+    ``category1_F_<gas>_source_documents``. Empty emission cells mean no figure (no fuel data,
+    or a day without a factor). The total row covers every day of the period.
+    """
+    extra = category1_columns(inv)
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(CSV_COLUMNS)
+        writer.writerow([*CSV_COLUMNS, *extra])
         for row in [*inv.months, inv.total]:
+            fuel_months = [m for m in inv.fuel_months if row.month in ("total", m.month)]
             writer.writerow(
                 [
                     inv.site["site_id"],
@@ -706,8 +864,8 @@ def write_csv(inv: Inventory, path: Path) -> None:
                     row.month,
                     row.days,
                     *map(_plain, (row.kwh, row.kwh_measured, row.kwh_estimated, row.kwh_allocated)),
-                    _plain(None if row.location_kg is None else row.location_kg / KG_PER_TONNE),
-                    _plain(None if row.market_kg is None else row.market_kg / KG_PER_TONNE),
+                    _plain(_tonnes(row.location_kg)),
+                    _plain(_tonnes(row.market_kg)),
                     *map(
                         _plain,
                         (
@@ -718,6 +876,7 @@ def write_csv(inv: Inventory, path: Path) -> None:
                             row.kwh_no_market_factor,
                         ),
                     ),
+                    *_category1_cells(inv, fuel_months),
                 ]
             )
 

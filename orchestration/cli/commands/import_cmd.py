@@ -88,11 +88,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="00:00 rows close the day they are dated (they mean 24:00)",
     )
     mapping.add_argument("--value-column")
-    mapping.add_argument("--unit", help="kWh, Wh, MWh, kW, W or MW")
+    mapping.add_argument(
+        "--unit", help="kWh, Wh, MWh, kW, W or MW; fuel: m3, l, kg, t, kWh, MJ, GJ, therm, ..."
+    )
     mapping.add_argument(
         "--register",
-        choices=("interval_kwh", "counter_kwh", "power_kw"),
-        help="what the values are (default interval_kwh)",
+        choices=("interval_kwh", "counter_kwh", "power_kw", "counter", "interval"),
+        help="what the values are (default interval_kwh; counter / interval for fuel meters)",
     )
     parser.set_defaults(handler=handle)
 
