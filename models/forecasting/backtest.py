@@ -10,8 +10,12 @@ MAPE is the mean over the horizon's periods of |y − ŷ| / y, averaged over fol
 Σ|y − ŷ| / Σy (robust to near-idle periods); `total_ape` is the error of the horizon's total
 (what a monthly or quarterly figure sees) and `total_coverage` the share of folds whose total
 fell inside its 80% interval; coverage is the share of all scored folds' periods inside the
-interval (calibrated on earlier folds only, see config.BacktestConfig). `skill` = 1 − MAPE /
-seasonal-naive MAPE (> 0.25 means at least 25% lower).
+interval. `skill` = 1 − MAPE / seasonal-naive MAPE (> 0.25 means at least 25% lower).
+
+The interval is calibrated (calibration.py) on the errors of the forecasts from earlier origins
+— the unscored calibration origins before the scored ones, then the earlier scored folds —
+using only actuals observed before the fold's own origin: a fold's score never depends on its
+own actuals. The final forecast is calibrated on every error the backtest saw.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import numpy as np
 import polars as pl
 
 from models.forecasting.baseline import seasonal_naive
+from models.forecasting.calibration import IntervalCalibration
 from models.forecasting.config import HorizonConfig
 from models.forecasting.projection import deviation_paths, project
 from models.forecasting.series import SeriesBundle
@@ -42,8 +47,10 @@ class FoldScore:
     naive_coverage: float
     naive_total_ape: float
     naive_wape: float
-    interval_scale: float
+    interval_scale: float  # calibration factor of this fold (from earlier actuals only)
     total_covered: bool  # the horizon's actual total inside the 80% interval of the total
+    calibration_points: int = 0  # past actuals the fold's scale rests on (0: uncalibrated)
+    level_sd: float = 0.0  # level error of this fold's total (from earlier whole horizons)
 
 
 @dataclass(frozen=True)
@@ -64,6 +71,8 @@ class BacktestScore:
     # hold (they treat periods' errors as independent); carried to the final forecast's
     # sample paths, so monthly and quarterly totals get honest intervals.
     level_sd: float = 0.0
+    calibration_points: int = 0  # past actuals the final scale rests on
+    calibration_origins: int = 0  # unscored origins forecast for the calibration only
 
     @property
     def total_coverage(self) -> float:
@@ -107,30 +116,20 @@ def total_ape(y: np.ndarray, yhat: np.ndarray) -> float:
 
 
 def cutoffs(n: int, horizon: int, cfg: HorizonConfig) -> tuple[list[int], list[int]]:
-    """Row positions of the (calibration, scored) origins, oldest first; the last scored origin
-    leaves exactly `horizon` rows. Origins without `min_train` rows before them are skipped,
-    calibration ones first."""
+    """Row positions of the (calibration, scored) origins, oldest first. The scored ones are
+    `step` apart, the last leaving exactly `horizon` rows; up to `calibration_folds` more
+    precede the first scored one, `calibration_step` apart. Origins without `min_train` rows
+    before them are skipped, calibration ones first."""
     b = cfg.backtest
-    extra = b.calibration_folds if b.calibrate_intervals else 0
-    out = sorted(c for c in (n - horizon - k * b.step for k in range(b.folds + extra))
-                 if c >= b.min_train)
-    n_cal = max(0, len(out) - b.folds)
-    return out[:n_cal], out[n_cal:]
-
-
-def _ratios(y: np.ndarray, yhat: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """|error| / the interval half-width on the error's side: the factor each point needs."""
-    half = np.where(y >= yhat, hi - yhat, yhat - lo)
-    return np.abs(y - yhat) / np.maximum(half, 1e-9 * np.maximum(np.abs(yhat), 1.0))
-
-
-def _level_sd(errors: list[tuple[float, float]]) -> float:
-    """sqrt(max(0, mean relative total error² − mean relative path-total variance)): the part of
-    the horizon-total error the independent-period sample paths do not explain."""
-    if not errors:
-        return 0.0
-    e = np.array(errors)
-    return float(np.sqrt(max(0.0, np.mean(e[:, 0] ** 2) - np.mean(e[:, 1] ** 2))))
+    scored = sorted(c for c in (n - horizon - k * b.step for k in range(b.folds))
+                    if c >= b.min_train)
+    if not scored or not b.calibrate_intervals:
+        return [], scored
+    step = b.calibration_step or b.step
+    calibration = sorted(c for c in (scored[0] - k * step
+                                     for k in range(1, b.calibration_folds + 1))
+                         if c >= b.min_train)
+    return calibration, scored
 
 
 def gap_free_history(bundle: SeriesBundle) -> pl.DataFrame:
@@ -143,6 +142,52 @@ def gap_free_history(bundle: SeriesBundle) -> pl.DataFrame:
     step = ds.diff().drop_nulls().mode().min()
     gaps = np.flatnonzero((ds.diff() != step).fill_null(False).to_numpy())
     return hist.slice(int(gaps[-1])) if gaps.size else hist
+
+
+@dataclass(frozen=True)
+class _OriginForecast:
+    """One origin's forecast: the training slice, the actuals, the point and the sample paths
+    (shape (periods, samples)) with their uncalibrated interval."""
+
+    train: pl.DataFrame
+    y: np.ndarray
+    point: np.ndarray
+    paths: np.ndarray
+    yhat: np.ndarray  # point clipped at 0
+    lo: np.ndarray
+    hi: np.ndarray
+
+
+def _forecast_at(c: int, hist: pl.DataFrame, bundle: SeriesBundle, cfg: HorizonConfig,
+                 make_model: Callable[[], object], projected: list[str], *,
+                 projection_days: int, projection_fit_days: int, interval_width: float,
+                 temperature_normals: tuple[float, ...] | None, regressor_uncertainty: bool,
+                 samples: int) -> _OriginForecast:
+    """Fit on the rows before position `c` (at most `train_periods`), forecast the `horizon`
+    rows from it with the unknown regressors projected from what was known at `c`."""
+    horizon = cfg.horizon
+    train_lo = 0 if cfg.backtest.train_periods is None else max(
+        0, c - cfg.backtest.train_periods)
+    train = hist.slice(train_lo, c - train_lo)
+    cutoff = hist["ds"][c]
+    frame, projections = project(
+        # Known regressors keep their values; where even they are null (the plan ends
+        # before the history does) they are projected, as in the final forecast.
+        hist.slice(train_lo, c - train_lo + horizon), list(bundle.regressors), cutoff,
+        bundle.freq, projection_days, mask=projected, normals=temperature_normals,
+        fit_days=projection_fit_days)
+    future = frame.filter(pl.col("ds") >= cutoff)
+    deviations = (deviation_paths(projections, future.height, samples, seed=c)
+                  if regressor_uncertainty else None)
+    model = make_model()
+    model.fit(train)
+    point, paths = model.sample(future, deviations, seed=c)
+    yhat = np.clip(point, 0, None)
+    a = (1 - interval_width) / 2
+    lo, hi = np.quantile(paths, [a, 1 - a], axis=1)
+    return _OriginForecast(train=train, y=hist.slice(c, horizon)["y"].to_numpy(),
+                           point=point, paths=paths, yhat=yhat,
+                           lo=np.minimum(lo, yhat), hi=np.maximum(hi, yhat))
 
 
 def rolling_origin(
@@ -158,7 +203,7 @@ def rolling_origin(
     samples: int = 400,
 ) -> BacktestScore:
     """Backtest the bundle's history. `make_model()` returns an unfitted forecaster with
-    fit(frame) / predict(frame) (see provider.ProphetForecaster)."""
+    fit(frame) / sample(future, deviations, seed) (see provider.ProphetForecaster)."""
     hist = gap_free_history(bundle)
     n, horizon = hist.height, cfg.horizon
     calibration, scored = cutoffs(n, horizon, cfg)
@@ -166,56 +211,42 @@ def rolling_origin(
         raise ValueError(f"history of {n} periods too short for a {horizon}-period backtest "
                          f"with min_train {cfg.backtest.min_train}")
     projected = [r for r in bundle.regressors if r not in bundle.known_future]
+    calibrate = cfg.backtest.calibrate_intervals
+    errors = IntervalCalibration(interval_width)
+    a = (1 - interval_width) / 2
     folds: list[FoldScore] = []
-    ratios: list[float] = []
-    level_errors: list[tuple[float, float]] = []
     for c in [*calibration, *scored]:
-        train_lo = 0 if cfg.backtest.train_periods is None else max(
-            0, c - cfg.backtest.train_periods)
-        train = hist.slice(train_lo, c - train_lo)
-        cutoff = hist["ds"][c]
-        test = hist.slice(c, horizon)
-        frame, projections = project(
-            # Known regressors keep their values; where even they are null (the plan ends
-            # before the history does) they are projected, as in the final forecast.
-            hist.slice(train_lo, c - train_lo + horizon), list(bundle.regressors), cutoff,
-            bundle.freq, projection_days, mask=projected, normals=temperature_normals,
-            fit_days=projection_fit_days)
-        future = frame.filter(pl.col("ds") >= cutoff)
-        deviations = (deviation_paths(projections, future.height, samples, seed=c)
-                      if regressor_uncertainty else None)
-        model = make_model()
-        model.fit(train)
-        point, paths = model.sample(future, deviations, seed=c)
-        y = test["y"].to_numpy()
-        yhat = np.clip(point, 0, None)
-        a = (1 - interval_width) / 2
-        lo0, hi0 = np.quantile(paths, [a, 1 - a], axis=1)
-        lo0, hi0 = np.minimum(lo0, yhat), np.maximum(hi0, yhat)
-        calibrate = cfg.backtest.calibrate_intervals and ratios
-        scale = float(np.quantile(ratios, interval_width)) if calibrate else 1.0
-        lo, hi = yhat - scale * (yhat - lo0), yhat + scale * (hi0 - yhat)
-        level = _level_sd(level_errors) if calibrate else 0.0
-        shifts = np.random.default_rng(c).normal(0.0, level, paths.shape[1])
-        totals = point.sum() * (1 + shifts) + scale * (paths.sum(axis=0) - point.sum())
-        t_lo, t_hi = np.quantile(totals, [a, 1 - a])
-        ratios.extend(_ratios(y, yhat, lo0, hi0).tolist())
-        level_errors.append(((y.sum() - point.sum()) / point.sum(),
-                             float(np.std(paths.sum(axis=0))) / point.sum()))
+        f = _forecast_at(c, hist, bundle, cfg, make_model, projected,
+                         projection_days=projection_days,
+                         projection_fit_days=projection_fit_days,
+                         interval_width=interval_width,
+                         temperature_normals=temperature_normals,
+                         regressor_uncertainty=regressor_uncertainty, samples=samples)
+        path_totals = f.paths.sum(axis=0)
         if c in calibration:
+            errors.add(c, f.y, f.yhat, f.lo, f.hi, path_totals)
             continue
-        nv, nlo, nhi = seasonal_naive(train["y"].to_numpy(), horizon, cfg.season_length,
+        # Only what was observed before this origin: never the fold's own actuals.
+        cal = errors.at(c)
+        scale, level = (cal.scale, cal.level_sd) if calibrate else (1.0, 0.0)
+        lo, hi = f.yhat - scale * (f.yhat - f.lo), f.yhat + scale * (f.hi - f.yhat)
+        shifts = np.random.default_rng(c).normal(0.0, level, f.paths.shape[1])
+        total = f.point.sum()
+        totals = total * (1 + shifts) + scale * (path_totals - total)
+        t_lo, t_hi = np.quantile(totals, [a, 1 - a])
+        y = f.y
+        nv, nlo, nhi = seasonal_naive(f.train["y"].to_numpy(), horizon, cfg.season_length,
                                       interval_width)
         folds.append(FoldScore(
-            cutoff=cutoff, train_periods=train.height, horizon=horizon,
-            mape=mape(y, yhat), coverage=coverage(y, lo, hi), total_ape=total_ape(y, yhat),
-            wape=wape(y, yhat), naive_mape=mape(y, nv), naive_coverage=coverage(y, nlo, nhi),
+            cutoff=hist["ds"][c], train_periods=f.train.height, horizon=horizon,
+            mape=mape(y, f.yhat), coverage=coverage(y, lo, hi), total_ape=total_ape(y, f.yhat),
+            wape=wape(y, f.yhat), naive_mape=mape(y, nv), naive_coverage=coverage(y, nlo, nhi),
             naive_total_ape=total_ape(y, nv), naive_wape=wape(y, nv), interval_scale=scale,
             total_covered=bool(t_lo <= y.sum() <= t_hi),
+            calibration_points=cal.points if calibrate else 0, level_sd=level,
         ))
-    final_scale = (float(np.quantile(ratios, interval_width))
-                   if cfg.backtest.calibrate_intervals else 1.0)
-    final_level = _level_sd(level_errors) if cfg.backtest.calibrate_intervals else 0.0
+        errors.add(c, y, f.yhat, f.lo, f.hi, path_totals)
+    final = errors.at()
     return BacktestScore(
         freq=bundle.freq, horizon=horizon, folds=tuple(folds),
         mape=float(np.mean([f.mape for f in folds])),
@@ -226,8 +257,10 @@ def rolling_origin(
         naive_coverage=float(np.mean([f.naive_coverage for f in folds])),
         naive_total_ape=float(np.mean([f.naive_total_ape for f in folds])),
         naive_wape=float(np.mean([f.naive_wape for f in folds])),
-        interval_scale=final_scale,
-        level_sd=final_level,
+        interval_scale=final.scale if calibrate else 1.0,
+        level_sd=final.level_sd if calibrate else 0.0,
+        calibration_points=final.points if calibrate else 0,
+        calibration_origins=len(calibration),
     )
 
 

@@ -54,9 +54,11 @@ class ProphetSettings(BaseModel):
 
 class BacktestConfig(BaseModel):
     """Rolling-origin evaluation: `folds` scored forecast origins, `step` periods apart, the
-    last one `horizon` periods before the end of the history, preceded by `calibration_folds`
-    more origins that are not scored. Each fold trains on at most `train_periods` periods
-    before its origin (None: everything before it) and never on less than `min_train`."""
+    last one `horizon` periods before the end of the history, preceded by up to
+    `calibration_folds` more origins, `calibration_step` periods apart (None: `step`), that are
+    forecast for the interval calibration only, not scored. Each fold trains on at most
+    `train_periods` periods before its origin (None: everything before it) and never on less
+    than `min_train`."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -64,13 +66,16 @@ class BacktestConfig(BaseModel):
     step: int = Field(7, ge=1)
     min_train: int = Field(28, ge=2)
     train_periods: int | None = None
-    # Split-conformal calibration of the interval: Prophet's interval only knows the in-sample
-    # noise, not the error of projecting weather and grid intensity a month out, so it is far
-    # too narrow. Each fold's half-widths are scaled by the factor that would have given the
-    # nominal coverage on the EARLIER folds' errors (the calibration folds first); the final
-    # forecast uses the factor from all folds. False: Prophet's own interval, unscaled.
+    # Split-conformal calibration of the interval (calibration.py): Prophet's interval only
+    # knows the in-sample noise, not the error of projecting weather and grid intensity a month
+    # out, so it is far too narrow. Each fold's half-widths are scaled by the conformal 80%
+    # quantile of |error| / half-width over the actuals observed BEFORE its origin (from the
+    # calibration origins and the earlier folds; never its own); the final forecast uses every
+    # error. Many calibration origins: few points of one fold are one correlated draw, and a
+    # quantile of a few draws swings from seed to seed. False: Prophet's own interval, unscaled.
     calibrate_intervals: bool = True
-    calibration_folds: int = Field(2, ge=0)
+    calibration_folds: int = Field(8, ge=0)
+    calibration_step: int | None = Field(None, ge=1)
 
 
 class HorizonConfig(BaseModel):
@@ -128,15 +133,18 @@ def fit_to_history(cfg: HorizonConfig, periods: int) -> tuple[HorizonConfig | No
 def default_hourly() -> HorizonConfig:
     return HorizonConfig(
         freq="hourly", horizon=48, season_length=24, history_periods=42 * 24,
+        # calibration: a forecast every 2 days over the 6 weeks before the scored folds
         backtest=BacktestConfig(folds=8, step=3 * 24, min_train=14 * 24, train_periods=42 * 24,
-                                calibration_folds=2),
+                                calibration_folds=21, calibration_step=2 * 24),
     )
 
 
 def default_daily() -> HorizonConfig:
     return HorizonConfig(
         freq="daily", horizon=30, season_length=7,
-        backtest=BacktestConfig(folds=5, step=5, min_train=42),
+        # calibration: a forecast every 5 days before the scored folds, as far back as
+        # min_train allows (5 of them on 120 days of history)
+        backtest=BacktestConfig(folds=5, step=5, min_train=42, calibration_folds=8),
     )
 
 

@@ -140,6 +140,17 @@ def _print_headline(results: list[dict]) -> None:
         print(f"  {'':24s} horizon total: error {_pct(bt['total_ape'])} (naive "
               f"{_pct(bt['naive_total_ape'])}), inside its 80% interval in {inside} of "
               f"{len(bt['folds'])} folds")
+        print(f"  {'':24s} {_calibration(bt)}")
+
+
+def _calibration(bt: dict) -> str:
+    """How the interval was calibrated: each fold only on actuals observed before its origin."""
+    folds = bt["folds"]
+    scales = ", ".join(f"{f['interval_scale']:.2f}" for f in folds)
+    return (f"interval scale per origin {scales}"
+            f" (from {folds[0]['calibration_points']}-{folds[-1]['calibration_points']} earlier "
+            f"actuals; {bt['calibration_origins']} calibration origins), final "
+            f"{bt['interval_scale']:.2f} (from {bt['calibration_points']})")
 
 
 def _print_table(results: list[dict]) -> None:
@@ -287,7 +298,9 @@ def steel_config() -> ForecastConfig:
     7-day folds every 2 days. Separate workday/weekend daily profiles (the plant idles on
     Sundays), multiplicative seasonality (the load spans two orders of magnitude) and
     Prophet's own changepoint prior (0.05): with no plan regressor to carry the level, the trend
-    has to."""
+    has to. Few calibration origins: the earlier ones would train on about two weeks, whose
+    larger errors widen every later interval (measured: 4 hourly / 3 daily calibration origins
+    take coverage from 78% to 86% hourly and from 95% to 100% daily)."""
     return ForecastConfig(
         timezone="Asia/Seoul", country="KR",
         prophet=ProphetSettings(weekend_daily_profile=True, seasonality_mode="multiplicative",
@@ -338,6 +351,7 @@ def steel(path: Path) -> dict:
         print(f"  {'':8s} horizon total: error {_pct(bt.total_ape)} (naive "
               f"{_pct(bt.naive_total_ape)}), inside its 80% interval in {inside} of "
               f"{len(bt.folds)} folds")
+        print(f"  {'':8s} {_calibration(bt.as_dict())}")
         total, lo, hi = fc.total(config.prophet.interval_width)
         print(f"  {'':8s} next {cfg.horizon} periods: {total:,.0f} kWh [{lo:,.0f}, {hi:,.0f}]")
         report["results"].append({"freq": freq, "backtest": bt.as_dict(), **extra,

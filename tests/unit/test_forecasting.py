@@ -404,11 +404,11 @@ def test_short_history_keeps_few_regressors_and_no_weekly_seasonality():
 
 
 def test_level_error_widens_totals_not_the_point():
-    from models.forecasting.backtest import _level_sd
+    from models.forecasting.calibration import level_sd
     from models.forecasting.forecast import with_level_error
 
-    assert _level_sd([(0.02, 0.01), (-0.02, 0.01)]) == pytest.approx(np.sqrt(0.0004 - 0.0001))
-    assert _level_sd([(0.001, 0.01)]) == 0.0  # paths already explain it
+    assert level_sd([(0.02, 0.01), (-0.02, 0.01)]) == pytest.approx(np.sqrt(0.0004 - 0.0001))
+    assert level_sd([(0.001, 0.01)]) == 0.0  # paths already explain it
     point = np.full(30, 100.0)
     paths = point[:, None] + np.random.default_rng(0).normal(0, 5, (30, 2000))
     wide = with_level_error(paths, point, 0.02)
