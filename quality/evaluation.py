@@ -33,6 +33,7 @@ int_equipment_interval_energy; this mirrors them so the evaluation runs without 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from dataclasses import dataclass
@@ -312,7 +313,7 @@ SCORED = [
     ("counter rollover", "counter_rollover", None, ["rollover"], None),
     ("meter replacement", "meter_replacement", ["replacement"], ["meter_replacement"], None),
     ("drift vs parent", "drift", None, ["drift"], None),
-    ("energy per unit", "energy_per_unit", None, ["compressor_cycling"], 32),
+    ("energy per unit", "energy_per_unit", None, ["compressor_cycling", "process_excess"], 32),
     ("clock: duplicates", "clock", ["duplicate_identical", "duplicate_conflicting",
                                     "conflicting_instant"], ["duplicates"], None),
     ("clock: late arrival", "clock", ["late_arrival"], ["late"], None),
@@ -352,6 +353,14 @@ def score(found: pl.DataFrame, faults: pl.DataFrame, *, truth_meter: pl.DataFram
         f = f_all.filter(pl.col("rule") == rule)
         if checks is not None:
             f = f.filter(pl.col("check").is_in(checks))
+        # a batch-level finding (energy per unit of a whole batch) names no equipment: it is
+        # keyed by its batch, and detects a fault logged on that batch (process_excess)
+        f = f.with_columns(
+            pl.when(pl.col("equipment_id").is_null() & (pl.col("subject_kind") == "batch"))
+            .then(pl.format("batch:{}", "subject_id"))
+            .otherwise(pl.col("equipment_id"))
+            .alias("equipment_id")
+        )
         merge = timedelta(hours=8) if rule == "energy_per_unit" else timedelta(hours=1)
         det = detections(f, merge)
         fl = log.filter(pl.col("fault_type").is_in(types))
@@ -360,9 +369,11 @@ def score(found: pl.DataFrame, faults: pl.DataFrame, *, truth_meter: pl.DataFram
         tol = INTERVAL
         matched_det, latencies, matched_faults = set(), [], 0
         for fault in fl.iter_rows(named=True):
+            batch = json.loads(fault["details"] or "{}").get("batch_id", "?")
             hit = det.with_row_index("_i").filter(
                 ((pl.col("meter_id") == fault["meter_id"])
-                 | (pl.col("equipment_id") == (fault["equipment_id"] or "?")))
+                 | (pl.col("equipment_id") == (fault["equipment_id"] or "?"))
+                 | (pl.col("equipment_id") == f"batch:{batch}"))
                 & (pl.col("window_start_utc") < fault["end_utc"] + tol)
                 & (pl.col("window_end_utc") > fault["start_utc"] - tol))
             if hit.height:

@@ -14,8 +14,9 @@ Public API
 ----------
 - `PlantConfig(seed=7, start_date=date(2026, 1, 5), days=14, faults=FaultConfig())`: the run
   covers `days` whole site-local days from `start_date` 00:00 local.
-- `FaultConfig(gaps, rollover, meter_replacement, spikes, stuck, compressor_cycling, drift,
-  duplicates, late)`: all False by default; `FaultConfig.all_on()`, `FaultConfig.only(*names)`.
+- `FaultConfig(gaps, rollover, meter_replacement, spikes, stuck, compressor_cycling,
+  process_excess, drift, duplicates, late)`: all False by default; `FaultConfig.all_on()`,
+  `FaultConfig.only(*names)`.
 - `simulate(config) -> Simulation`: pure, vectorised (90 days in well under a second).
 - `write_simulation(sim, home) -> dict[str, int]`: rows landed per kind and written per truth file.
 

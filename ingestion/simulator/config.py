@@ -23,6 +23,7 @@ class FaultConfig:
     spikes: bool = False  # single absurd readings
     stuck: bool = False  # a counter frozen while its equipment runs, then resuming
     compressor_cycling: bool = False  # a compressor's TRUE energy +25% for a window
+    process_excess: bool = False  # a reflow oven's TRUE energy +40% during three of its batches
     drift: bool = False  # a sub meter reading high by a growing % over weeks
     duplicates: bool = False  # identical re-sends and conflicting re-sends (same raw_id)
     late: bool = False  # readings received 3 days after their timestamp

@@ -70,7 +70,8 @@ def simulate(config: PlantConfig | None = None) -> Simulation:
     tl = Timeline.build(config.start_date, config.days, TIMEZONE)
     schedule = build_schedule(tl, seed)
     plan = plan_faults(config.faults, tl, seed, schedule.batches)
-    equipment_kwh = equipment_truth(tl, schedule.running, seed, plan.cycling)
+    rises = [*([plan.cycling] if plan.cycling else []), *plan.excess]
+    equipment_kwh = equipment_truth(tl, schedule.running, seed, rises)
 
     logical = [m.meter_id for m in METERS]
     row = {mid: i for i, mid in enumerate(logical)}

@@ -13,6 +13,9 @@ Faults and their fixed targets:
 - stuck: M-L2-PLACE-01 — the counter repeats its value for up to 2 h inside a running L2 batch,
   then resumes at the true cumulative value.
 - compressor_cycling: AIR-C02 — TRUE energy x1.25 for ~2 days (so truth and meters both rise).
+- process_excess: L1-REFLOW-01 — TRUE energy x1.4 during three ordinary-length L1-SMT batches
+  (a worn heater zone, a door left open): non-value-adding energy of those batches, which the
+  step energy labels must rank first; one log row per batch, its id in `details`.
 - drift: M-L2 — reads high by +3% per week from the fault start to the end of the run.
 - duplicates: M-MAIN-PROD and M-L1 re-sent identically for 2 h; M-L3 re-sent for 1 h, 1 h later,
   with values 5-15% higher (conflicting, same raw_id).
@@ -52,6 +55,8 @@ FAULTS_SCHEMA = {
 }
 
 CYCLING_FACTOR = 1.25
+EXCESS_FACTOR = 1.4
+EXCESS_EQUIPMENT, EXCESS_LINE, EXCESS_BATCHES = "L1-REFLOW-01", "L1-SMT", 3
 DRIFT_PER_WEEK = 0.03
 LATE_BY = timedelta(days=3)
 
@@ -67,6 +72,7 @@ class Replacement:
 class FaultPlan:
     config: FaultConfig
     cycling: tuple[str, int, int, float] | None = None
+    excess: list[tuple[str, int, int, float]] = field(default_factory=list)  # as cycling
     rollover: tuple[str, int] | None = None  # meter, boundary index where it wraps
     replacement: Replacement | None = None
     drift: dict[str, np.ndarray] = field(default_factory=dict)
@@ -161,6 +167,24 @@ def plan_faults(config: FaultConfig, timeline: Timeline, seed: int,
         plan.cycling = ("AIR-C02", a, b, CYCLING_FACTOR)
         log("compressor_cycling", "M-AIR-C02", a, b, equipment_id="AIR-C02",
             true_energy_factor=CYCLING_FACTOR, note="a real rise: part of the ground truth")
+
+    if config.process_excess:
+        step = pl.duration(minutes=15)
+        batches = production.filter(pl.col("line_id") == EXCESS_LINE).select(
+            "batch_id",
+            ((pl.col("start_ts") - pl.lit(timeline.start_utc)) / step).cast(pl.Int64).alias("a"),
+            ((pl.col("end_ts") - pl.lit(timeline.start_utc)) / step).cast(pl.Int64).alias("b"),
+        ).filter((pl.col("a") >= n // 3) & (pl.col("b") <= n))
+        # after the first third of the run, so each batch has a history to be compared with;
+        # ordinary batches from the middle of the length ranking: not the longest (their noise
+        # in kg is the largest) nor the shortest (under an hour, they set no benchmark)
+        ranked = batches.sort(pl.col("b") - pl.col("a"), "batch_id")
+        middle = max(0, ranked.height // 2 - EXCESS_BATCHES // 2)
+        for batch_id, a, b in ranked.slice(middle, EXCESS_BATCHES).iter_rows():
+            plan.excess.append((EXCESS_EQUIPMENT, a, b, EXCESS_FACTOR))
+            log("process_excess", "M-L1-REFLOW-01", a, b, equipment_id=EXCESS_EQUIPMENT,
+                batch_id=batch_id, true_energy_factor=EXCESS_FACTOR,
+                note="a real rise: part of the ground truth")
 
     if config.drift:
         r = rng(seed, "faults/drift")

@@ -13,6 +13,8 @@ nameplate x load fraction lands within a few % per day of the truth.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from ingestion.simulator.plant import (
@@ -78,12 +80,13 @@ def equipment_truth(
     timeline: Timeline,
     running: np.ndarray,
     seed: int,
-    cycling: tuple[str, int, int, float] | None = None,
+    rises: Sequence[tuple[str, int, int, float]] = (),
 ) -> np.ndarray:
     """True kWh, shape (len(EQUIPMENT), n), rows in EQUIPMENT order.
 
-    `cycling` = (equipment_id, first interval, end interval, factor): the compressor-cycling
-    fault, a real rise in energy (short-cycling on a leak), so it is part of the truth.
+    `rises` = (equipment_id, first interval, end interval, factor) windows: the compressor-
+    cycling and process-excess faults, real rises in energy (short-cycling on a leak, a worn
+    heater), so they are part of the truth.
     """
     n = timeline.n
     hour = timeline.local_hour
@@ -109,8 +112,7 @@ def equipment_truth(
             continue
         sd = NOISE_SD.get(eq.profile, 0.03)
         kw[j] = eq.nameplate_kw * load_fraction(eq, ctx) * (1.0 + sd * noise[j])
-    if cycling is not None:
-        eq_id, a, b, factor = cycling
+    for eq_id, a, b, factor in rises:
         j = next(i for i, e in enumerate(EQUIPMENT) if e.equipment_id == eq_id)
         kw[j, a:b] *= factor
     if tx_row is not None:

@@ -4,6 +4,8 @@ energy and must not be charged to batches)."""
 
 from __future__ import annotations
 
+import json
+
 import polars as pl
 import pytest
 
@@ -93,3 +95,17 @@ def test_compressor_cycling_is_not_charged_to_batches(marts):
     assert "compressor_cycling" in marts.faults["fault_type"].to_list()
     steps = batch_step_energy(_intervals(marts), marts.equipment, marts.production)
     assert "compressed_air" not in steps["process_step"].to_list()
+
+
+def test_batches_where_the_simulator_injected_excess_rank_first():
+    """The simulator's process_excess fault: L1-REFLOW-01 truly draws 40 % more during three
+    L1-SMT batches, logged with their ids; nothing in the test touches the energy."""
+    m = simulated_marts(days=10, seed=7,
+                        faults=FaultConfig.only("compressor_cycling", "process_excess"))
+    log = m.faults.filter(pl.col("fault_type") == "process_excess")
+    injected = {json.loads(d)["batch_id"] for d in log["details"]}
+    assert len(injected) == 3
+    steps = batch_step_energy(_intervals(m), m.equipment, m.production)
+    ranked = batch_excess(steps, step_benchmarks(steps))
+    assert set(ranked.head(3)["batch_id"].to_list()) == injected
+    assert set(ranked.head(3)["worst_step"].to_list()) == {"reflow"}

@@ -75,7 +75,7 @@ def test_different_seed_gives_different_frames():
 
 def test_faults_do_not_disturb_the_baseline(sim, faulty):
     """Independent random streams: faults change only what they target."""
-    untouched = "L1-REFLOW-01"
+    untouched = "L2-REFLOW-01"  # L1-REFLOW-01 carries process_excess
     assert sim.production.equals(faulty.production)
     base = sim.truth_equipment_interval.filter(pl.col("equipment_id") == untouched)
     other = faulty.truth_equipment_interval.filter(pl.col("equipment_id") == untouched)

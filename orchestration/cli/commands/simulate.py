@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--faults",
         default="",
         help="comma-separated faults to inject, or 'all': gaps, rollover, meter_replacement, "
-        "spikes, stuck, compressor_cycling, drift, duplicates, late",
+        "spikes, stuck, compressor_cycling, process_excess, drift, duplicates, late",
     )
     parser.add_argument(
         "--fuel",
