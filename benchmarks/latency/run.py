@@ -10,9 +10,10 @@ What runs, each as in a deployment (see services.py):
 - Mosquitto with the shipped config (or the broker on 127.0.0.1:1883 when none is installed);
 - `python -m ingestion.mqtt`, the ingestion service, in its own process;
 - `dagster-daemon run` over the project's workspace with the shipped instance settings (one run
-  at a time, queued): the `landing_sensor` turns landed files into pipeline runs, each run in
-  its own process — dbt foundation, daily and reports sets, checks, quality rules, and the
-  publication of the read-only warehouse copy readers query;
+  at a time, queued): the `landing_sensor` turns landed files into runs, each in its own
+  process — `wattprint_live` (the daily dbt set, its checks, and the publication of the
+  read-only warehouse copy readers query) for readings between full runs, and every 5 minutes
+  the full `wattprint_pipeline` (also the dbt foundation and reports sets and quality rules);
 - this process: every 15 s on the wall clock it publishes every meter's counter stamped with
   that instant, one QoS 1 message per gateway; and it polls the published warehouse
   (`<home>/published/wattprint.duckdb`) as a BI tool would.
