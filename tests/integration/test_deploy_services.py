@@ -21,6 +21,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
 from ingestion.mqtt.broker import MosquittoBroker, free_port
@@ -125,6 +126,11 @@ def services(tmp_path_factory) -> Iterator[dict]:
     dagster_home = root / "dagster"
     dagster_home.mkdir()
     (dagster_home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    # Create the instance's storage once, before the two services start: both would otherwise
+    # create the SQLite schema at the same moment, and on a busy machine the race stamps two
+    # alembic heads ("Version table 'alembic_version' has more than one head present"). A
+    # deployment does the same with `dagster instance migrate` before starting the units.
+    dg.DagsterInstance.from_config(str(dagster_home)).dispose()
     (root / "definitions.py").write_text(TINY_DEFINITIONS)
     env = {**os.environ, "DAGSTER_HOME": str(dagster_home), "WATTPRINT_HOME": str(root)}
     port = free_port()
