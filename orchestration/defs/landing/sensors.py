@@ -44,10 +44,21 @@ FULL_RUN_EVERY_SECONDS = 300
 
 @dataclass(frozen=True)
 class Plan:
-    requests: list[dg.RunRequest]  # one per contiguous range of days, job not chosen yet
+    ranges: list[tuple[date, date]]  # contiguous ranges of site-local days to recompute
+    digest: str  # of the files behind them, so a run key names exactly this work
     cursor: int
     files_seen: int
     readings_only: bool
+
+    def requests(self, job: str) -> list[dg.RunRequest]:
+        return [
+            dg.RunRequest(
+                run_key=f"{job}:{first}..{last}:{self.digest}",
+                job_name=job,
+                tags={RANGE_START_TAG: first.isoformat(), RANGE_END_TAG: last.isoformat()},
+            )
+            for first, last in self.ranges
+        ]
 
 
 def plan_landing(after_ctime_ns: int) -> Plan:
@@ -56,7 +67,7 @@ def plan_landing(after_ctime_ns: int) -> Plan:
     landing = settings.home / "landing"
     files = new_files(landing, after_ctime_ns)
     if not files:
-        return Plan([], after_ctime_ns, 0, readings_only=True)
+        return Plan([], "", after_ctime_ns, 0, readings_only=True)
     readings_only = all(f.kind == "readings" for f in files)
     with duckdb.connect() as con:
         days = days_touched(files, settings.timezone, con)
@@ -65,18 +76,9 @@ def plan_landing(after_ctime_ns: int) -> Plan:
     # must not ask for the months the plant has no data for.
     span = local_days_with_readings(settings)
     first_partition = date.fromisoformat(settings.partition_start)
-    if span is None:
-        return Plan([], files[-1].ctime_ns, len(files), readings_only)
-    days = {d for d in days if max(span[0], first_partition) <= d <= span[1]}
+    days = {d for d in days if max(span[0], first_partition) <= d <= span[1]} if span else set()
     digest = hashlib.sha1("".join(str(f.path) for f in files).encode()).hexdigest()[:12]
-    requests = [
-        dg.RunRequest(
-            run_key=f"{first}..{last}:{digest}",
-            tags={RANGE_START_TAG: first.isoformat(), RANGE_END_TAG: last.isoformat()},
-        )
-        for first, last in contiguous_ranges(days)
-    ]
-    return Plan(requests, files[-1].ctime_ns, len(files), readings_only)
+    return Plan(contiguous_ranges(days), digest, files[-1].ctime_ns, len(files), readings_only)
 
 
 def seconds_since_full_run(instance: dg.DagsterInstance) -> float | None:
@@ -154,19 +156,14 @@ def landing_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.
     plan = plan_landing(cursor)
     if not plan.files_seen:
         return dg.SkipReason("no new landing files")
-    new_cursor = plan.cursor
     instance = _instance_of(context)
     since_full = seconds_since_full_run(instance) if instance else None
-    job = choose_job(plan.readings_only, since_full)
-    requests = [
-        dg.RunRequest(run_key=f"{job}:{request.run_key}", job_name=job, tags=dict(request.tags))
-        for request in plan.requests
-    ]
+    requests = plan.requests(choose_job(plan.readings_only, since_full))
     # Listed the files first, then looked at the queue: a run seen waiting now starts executing
     # after these files had landed, so it reads them.
     requests, covered = left_to_waiting_runs(requests, waiting_ranges(instance) if instance else [])
     context.log.info(
-        f"{plan.files_seen} new landing file(s) up to {datetime.fromtimestamp(new_cursor / 1e9)}: "
+        f"{plan.files_seen} new landing file(s) up to {datetime.fromtimestamp(plan.cursor / 1e9)}: "
         + (", ".join(_label(r) for r in requests) or "no day to recompute")
         + (
             f"; left to the waiting run(s): {', '.join(_label(r) for r in covered)}"
@@ -174,7 +171,7 @@ def landing_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.
             else ""
         )
     )
-    return dg.SensorResult(run_requests=requests, cursor=str(new_cursor))
+    return dg.SensorResult(run_requests=requests, cursor=str(plan.cursor))
 
 
 def _label(request: dg.RunRequest) -> str:
