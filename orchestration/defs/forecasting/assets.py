@@ -75,7 +75,8 @@ def _png_md(png: bytes, alt: str) -> str:
     return f"![{alt}](data:image/png;base64,{base64.b64encode(png).decode('ascii')})"
 
 
-def _md_table(frame: pl.DataFrame, limit: int = 40) -> str:
+def markdown_table(frame: pl.DataFrame, limit: int = 40, float_format: str = ",.2f") -> str:
+    """The frame's first `limit` rows as a Markdown table for asset metadata."""
     if frame.height == 0:
         return "(no rows)"
 
@@ -83,7 +84,7 @@ def _md_table(frame: pl.DataFrame, limit: int = 40) -> str:
         if v is None:
             return ""
         if isinstance(v, float):
-            return f"{v:,.2f}"
+            return f"{v:{float_format}}"
         return str(v)
 
     lines = ["| " + " | ".join(frame.columns) + " |", "|" + "---|" * frame.width]
@@ -106,7 +107,7 @@ def _backtest_md(backtests: pl.DataFrame) -> str:
         pct[2].alias("80% coverage %"),
         pl.coalesce("error", "note").alias("note"),
     )
-    return _md_table(view)
+    return markdown_table(view)
 
 
 def _forecast_panels(results) -> list[dict]:
@@ -204,7 +205,7 @@ def forecasts(
             "plot": dg.MetadataValue.md(_png_md(fc_png, f"{group} forecasts")),
             "plot_path": dg.MetadataValue.path(str(plots / f"{group}-forecasts.png")),
             "site_totals": dg.MetadataValue.md(
-                _md_table(
+                markdown_table(
                     totals.select(
                         "site_id",
                         "target",
@@ -441,7 +442,7 @@ def target_tracking(context: dg.AssetExecutionContext, warehouse: Warehouse):
             "dagster/row_count": progress.height,
             "targets_file": dg.MetadataValue.path(str(path)),
             "targets_file_written": written,
-            "progress": dg.MetadataValue.md(_md_table(view)),
+            "progress": dg.MetadataValue.md(markdown_table(view)),
             "notes": dg.MetadataValue.md("\n".join(f"- {n}" for n in notes) or "none"),
         },
     )
@@ -451,7 +452,7 @@ def target_tracking(context: dg.AssetExecutionContext, warehouse: Warehouse):
             "new_requests": new,
             "requests_today": requests.height,
             "requests": dg.MetadataValue.md(
-                _md_table(
+                markdown_table(
                     requests.select(
                         "request_id",
                         "forecast_kg_co2e",
@@ -559,7 +560,7 @@ def scenarios(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.Mat
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": frame.height,
-            "scenarios": dg.MetadataValue.md(_md_table(view)),
+            "scenarios": dg.MetadataValue.md(markdown_table(view)),
             "not_applicable": dg.MetadataValue.md(
                 "\n".join(f"- {s}" for s in skipped_all) or "none"
             ),

@@ -18,6 +18,7 @@ from models.labels.steps import (
     energy_labels,
     step_benchmarks,
 )
+from orchestration.defs.forecasting.assets import markdown_table
 from orchestration.defs.forecasting.store import replace_table, writer
 from orchestration.defs.warehouse.resources import Warehouse
 from orchestration.settings import load_settings
@@ -104,7 +105,7 @@ def step_energy_labels(context: dg.AssetExecutionContext, warehouse: Warehouse):
         asset_key=BATCH_EXCESS,
         metadata={
             "dagster/row_count": ranked.height,
-            "top_batches": dg.MetadataValue.md(_markdown(top)),
+            "top_batches": dg.MetadataValue.md(markdown_table(top, float_format=".4g")),
         },
     )
     yield dg.MaterializeResult(
@@ -112,18 +113,13 @@ def step_energy_labels(context: dg.AssetExecutionContext, warehouse: Warehouse):
         metadata={
             "dagster/row_count": labels.height,
             "labels": dg.MetadataValue.md(
-                _markdown(labels.select("sku", "label_kwh_per_unit", "label_kg_co2e_per_unit"))
+                markdown_table(
+                    labels.select("sku", "label_kwh_per_unit", "label_kg_co2e_per_unit"),
+                    float_format=".4g",
+                )
             ),
         },
     )
-
-
-def _markdown(frame: pl.DataFrame) -> str:
-    lines = ["| " + " | ".join(frame.columns) + " |", "|" + "---|" * len(frame.columns)]
-    for row in frame.iter_rows():
-        cells = (f"{v:.4g}" if isinstance(v, float) else str(v) for v in row)
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
 
 
 labels_job = dg.define_asset_job(
